@@ -1,0 +1,84 @@
+"""The one gate: load the object, answer 404 or 403, ask the policy, write the access log.
+
+Views call these helpers instead of querying case content or comparing roles themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from flask import abort, session
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from riskhub import audit, policy
+from riskhub.extensions import db, login_manager
+from riskhub.models.accounts import User
+from riskhub.models.cases import Case, CaseAgency
+from riskhub.operations import accounts
+
+
+@login_manager.user_loader
+def _load_user(token: str) -> User | None:
+    """Flask-Login keeps the server-side session token; the session row decides."""
+    user = accounts.load_session(token)
+    if user is None:
+        session.clear()
+    return user
+
+
+def current_viewer() -> policy.Viewer:
+    """The signed-in user as the policy sees them."""
+    user = current_user
+    return policy.Viewer(
+        user_id=user.id, agency_id=user.agency_id, agency_kind=user.agency.kind, roles=user.roles
+    )
+
+
+def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Viewer:
+    """Abort 403 (and log the denial) unless the policy allows this viewer the action."""
+    viewer = current_viewer()
+    if not allowed(viewer):
+        audit.record(action, actor=audit.actor_for(current_user), outcome=audit.DENIED)
+        abort(403)
+    return viewer
+
+
+def load_case(reference: str, sections: Iterable[str], action: str = "case.view") -> tuple[Case, frozenset[str]]:
+    """Load a case for the current user, or abort 404/403; log which sections are shown.
+
+    Returns the case and the sections this user may see; templates show only those.
+    """
+    case = db.session.scalar(
+        select(Case)
+        .where(Case.reference == reference)
+        .options(selectinload(Case.people), selectinload(Case.involvements))
+    )
+    if case is None:
+        abort(404)
+    viewer = current_viewer()
+    actor = audit.actor_for(current_user)
+    if not policy.may_view_case(viewer, case.agency_ids):
+        audit.record(action, actor=actor, outcome=audit.DENIED, object_type="case",
+                     object_id=case.id, case_ref=case.reference)
+        abort(403)
+    shown = policy.visible_sections(viewer, sections)
+    audit.record(action, actor=actor, object_type="case", object_id=case.id,
+                 case_ref=case.reference, sections=shown)
+    return case, shown
+
+
+def cases_for_viewer() -> list[Case]:
+    """Cases the current user's agency is involved in (list pages show references only)."""
+    viewer = current_viewer()
+    if not policy.may_work_cases(viewer):
+        return []
+    return list(
+        db.session.scalars(
+            select(Case)
+            .join(CaseAgency, CaseAgency.case_id == Case.id)
+            .where(CaseAgency.agency_id == viewer.agency_id)
+            .order_by(Case.created_at.desc())
+        )
+    )

@@ -1,0 +1,88 @@
+"""Demo data: agencies of every kind, a user for every role, and a handful of cases.
+
+All of it goes through the operations layer, so it is encrypted, indexed and logged exactly
+as real data is. People and places are invented.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import date
+from pathlib import Path
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import AgencyKind, Role
+from riskhub.operations import accounts, cases
+
+AGENCIES = [
+    ("Northshire Police", AgencyKind.POLICE),
+    ("Northshire IDVA Service", AgencyKind.SURVIVOR_SUPPORT),
+    ("Safer Futures Programme", AgencyKind.PERPETRATOR_PROGRAMME),
+    ("Northshire Children's Services", AgencyKind.CHILDRENS_SERVICES),
+    ("Northshire Health Trust", AgencyKind.HEALTH),
+    ("Northshire Housing", AgencyKind.HOUSING),
+    ("Northshire Probation", AgencyKind.PROBATION),
+]
+
+USERS = [
+    ("admin@demo.riskhub.test", "Amira Admin", "Northshire Police", {Role.ADMIN}),
+    ("chair@demo.riskhub.test", "Chloe Chair", "Northshire Police", {Role.CHAIR, Role.PRACTITIONER}),
+    ("auditor@demo.riskhub.test", "Aled Auditor", "Northshire Health Trust", {Role.AUDITOR}),
+    ("idva@demo.riskhub.test", "Isla Idva", "Northshire IDVA Service", {Role.PRACTITIONER}),
+    ("programme@demo.riskhub.test", "Pete Programme", "Safer Futures Programme", {Role.PRACTITIONER}),
+    ("police@demo.riskhub.test", "Priya Police", "Northshire Police", {Role.PRACTITIONER}),
+    ("children@demo.riskhub.test", "Cai Children", "Northshire Children's Services", {Role.PRACTITIONER}),
+]
+
+CASES = [
+    (("Siobhán", "O'Neill", date(1989, 4, 12)), ("Darren", "Holt", date(1986, 9, 3)),
+     cases.ContactDetails("14 Larch Close, Northtown NT4 2QP", "07700 900111", "",
+                          "Weekdays 10:00-14:00 while he is at work", "Home landline")),
+    (("Amara", "Okafor-Smith", date(1995, 1, 30)), ("Kyle", "Brennan", date(1993, 6, 21)),
+     cases.ContactDetails("Refuge address held by IDVA service", "07700 900222", "",
+                          "Text first; call only if she replies", "Her mother's phone")),
+    (("Zofia", "Wiśniewska", date(1978, 11, 5)), ("Marek", "Wiśniewski", date(1975, 2, 17)),
+     cases.ContactDetails("Flat 3, 22 Quay Street, Porthaven PH1 7AB", "07700 900333", "",
+                          "Polish interpreter; mornings only", "Letters to the house")),
+    (("Fatima", "Rahman", date(2001, 8, 9)), ("Imran", "Qureshi", date(1999, 3, 14)),
+     cases.ContactDetails("Staying with a friend: ask IDVA", "07700 900444", "",
+                          "Through her health visitor", "Family members")),
+    (("Jo", "Mackenzie", date(1984, 12, 1)), ("Stuart", "Mackenzie", date(1982, 7, 28)),
+     cases.ContactDetails("5 Heather Row, Glenby GB3 9LL", "07700 900555", "",
+                          "Work phone, lunchtimes", "Shared email account")),
+]
+
+CASE_AGENCIES = ["Northshire IDVA Service", "Northshire Police", "Safer Futures Programme"]
+
+
+def load_demo_data(logins_file: Path) -> list[str]:
+    """Create the demo data once; return the login lines (from the file on later runs)."""
+    if accounts.find_user_by_email(USERS[0][0]) is not None:
+        if logins_file.exists():
+            return logins_file.read_text().splitlines()
+        return ["Demo data is loaded, but instance/demo-logins.txt is missing: reset passwords as admin"]
+    agencies = {name: accounts.create_agency(name, kind, actor=audit.SYSTEM) for name, kind in AGENCIES}
+    lines, users = [], {}
+    for email, name, agency, roles in USERS:
+        password = "-".join(secrets.token_hex(3) for _ in range(4))
+        users[email] = accounts.create_user(agency=agencies[agency], email=email, name=name, roles=roles,
+                                            password=password, actor=audit.SYSTEM)
+        lines.append(f"{email:32} {password}   ({', '.join(sorted(r.value for r in roles))}; {agency})")
+    idva = users["idva@demo.riskhub.test"]
+    for survivor, perpetrator, contact in CASES:
+        case = cases.create_case(
+            creator=idva,
+            survivor=cases.PersonDetails(*survivor),
+            perpetrators=[cases.PersonDetails(*perpetrator)],
+            contact=contact,
+        )
+        for name in CASE_AGENCIES[1:]:
+            cases.involve_agency(case, agencies[name], by=idva)
+    db.session.commit()
+    logins_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return lines

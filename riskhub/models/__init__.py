@@ -1,0 +1,6 @@
+"""Tables, one module per aggregate. `create_app` imports them all (see `register_models`)."""
+
+
+def register_models() -> None:
+    """Import every model module so their tables are on the metadata."""
+    from riskhub.models import accounts, audit, cases  # noqa: F401

@@ -1,0 +1,104 @@
+"""Declarative base, encrypted attributes and blind indexes shared by every model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from riskhub.crypto import FieldCipher
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored naive-UTC on SQLite, timestamptz on PostgreSQL)."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def field_cipher() -> FieldCipher:
+    """The application's cipher (set up by create_app)."""
+    return current_app.extensions["riskhub.cipher"]
+
+
+class Model(DeclarativeBase):
+    """Base for all tables: constraint names for migrations, and ids set before insert.
+
+    Encrypted values are bound to their row id, so the id must exist before any encrypted
+    attribute is assigned: the constructor sets it first.
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    def __init__(self, **values: Any) -> None:
+        if "id" in self.__mapper__.columns:
+            self.id = values.pop("id", None) or uuid.uuid4()
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+class Encrypted:
+    """A plaintext attribute stored as AES-GCM ciphertext in the column `<name>_enc`.
+
+    Decryption is lazy and cached per stored value, so a page that never shows a field never
+    decrypts it, and a request that may not use a data class's key fails loudly if it tries.
+    """
+
+    def __init__(self, data_class: str) -> None:
+        self.data_class = data_class
+        self.name = ""
+        self.column = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.column = f"{name}_enc"
+
+    def _place(self, obj: Any) -> dict[str, str]:
+        return {"table": obj.__tablename__, "column": self.column, "row_id": str(obj.id)}
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        blob = getattr(obj, self.column)
+        if blob is None:
+            return None
+        cache = obj.__dict__.setdefault("_riskhub_plain", {})
+        cached = cache.get(self.name)
+        if cached is not None and cached[0] == blob:
+            return cached[1]
+        value = field_cipher().decrypt(self.data_class, bytes(blob), **self._place(obj))
+        cache[self.name] = (blob, value)
+        return value
+
+    def __set__(self, obj: Any, value: str | None) -> None:
+        if value is None or value == "":
+            setattr(obj, self.column, None)
+            return
+        blob = field_cipher().encrypt(self.data_class, value, **self._place(obj))
+        setattr(obj, self.column, blob)
+        obj.__dict__.setdefault("_riskhub_plain", {})[self.name] = (blob, value)
+
+
+def encrypted_attributes(model: type) -> list[Encrypted]:
+    """Every encrypted attribute a model declares (used by key rotation and tests)."""
+    found = []
+    for klass in model.__mro__:
+        found.extend(v for v in vars(klass).values() if isinstance(v, Encrypted))
+    return found

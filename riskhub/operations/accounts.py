@@ -1,0 +1,288 @@
+"""Agencies, users, sign-in, server-side sessions and sign-in throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Agency, AgencyKind, Role, SignInThrottle, User, UserSession
+from riskhub.models.base import as_utc, field_cipher, utcnow
+from riskhub.operations import OperationError
+from riskhub.passwords import hash_password, needs_rehash, password_problem, verify_password
+
+SIGNIN_FAILED = "Email address or password not recognised"
+_FAILURE_WINDOW = timedelta(hours=1)
+_LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+
+
+class SignInRefused(Exception):
+    """Sign-in did not succeed; the message never says whether the account exists."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# Agencies -----------------------------------------------------------------------------------
+
+
+def create_agency(name: str, kind: AgencyKind, *, actor: audit.Actor) -> Agency:
+    """Add an agency; names are unique regardless of letter case."""
+    name = " ".join(name.split())
+    if not name:
+        raise OperationError("Enter the agency's name", "name")
+    taken = db.session.scalar(select(Agency.id).where(db.func.lower(Agency.name) == name.lower()))
+    if taken:
+        raise OperationError("An agency with this name already exists", "name")
+    agency = Agency(name=name, kind=AgencyKind(kind), active=True)
+    db.session.add(agency)
+    db.session.flush()
+    audit.record("admin.agency.create", actor=actor, object_type="agency", object_id=agency.id)
+    return agency
+
+
+def update_agency(agency: Agency, *, name: str, kind: AgencyKind, active: bool, actor: audit.Actor) -> None:
+    """Rename, reclassify or (de)activate an agency."""
+    name = " ".join(name.split())
+    if not name:
+        raise OperationError("Enter the agency's name", "name")
+    clash = db.session.scalar(
+        select(Agency.id).where(db.func.lower(Agency.name) == name.lower(), Agency.id != agency.id)
+    )
+    if clash:
+        raise OperationError("An agency with this name already exists", "name")
+    agency.name, agency.kind, agency.active = name, AgencyKind(kind), active
+    db.session.flush()
+    audit.record("admin.agency.update", actor=actor, object_type="agency", object_id=agency.id)
+
+
+# Users --------------------------------------------------------------------------------------
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Look a user up through the email blind index, confirming after decryption."""
+    wanted = normalise_email(email)
+    if not wanted:
+        return None
+    indexes = field_cipher().blind_index_candidates("user-email", wanted)
+    for user in db.session.scalars(select(User).where(User.email_index.in_(indexes))):
+        if user.email == wanted:
+            return user
+    return None
+
+
+def _email_index(email: str) -> bytes:
+    return field_cipher().blind_index("user-email", email)
+
+
+def create_user(
+    *,
+    agency: Agency,
+    email: str,
+    name: str,
+    roles: set[Role],
+    password: str,
+    actor: audit.Actor,
+) -> User:
+    """Add a user to an agency with one or more roles."""
+    email = normalise_email(email)
+    name = " ".join(name.split())
+    if "@" not in email or len(email) > 254:
+        raise OperationError("Enter an email address like name@example.org", "email")
+    if not name:
+        raise OperationError("Enter the person's name", "name")
+    if not roles:
+        raise OperationError("Choose at least one role", "roles")
+    problem = password_problem(password, email=email)
+    if problem:
+        raise OperationError(problem, "password")
+    if find_user_by_email(email) is not None:
+        raise OperationError("A user with this email address already exists", "email")
+    user = User(agency=agency, password_hash=hash_password(password), active=True)
+    user.email = email
+    user.email_index = _email_index(email)
+    user.name = name
+    user.set_roles(roles)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("admin.user.create", actor=actor, object_type="user", object_id=user.id)
+    return user
+
+
+def set_user_roles(user: User, roles: set[Role], *, actor: audit.Actor) -> None:
+    if not roles:
+        raise OperationError("Choose at least one role", "roles")
+    user.set_roles(roles)
+    db.session.flush()
+    audit.record("admin.user.roles", actor=actor, object_type="user", object_id=user.id,
+                 purpose=",".join(sorted(r.value for r in roles)))
+
+
+def set_user_active(user: User, active: bool, *, actor: audit.Actor) -> None:
+    """Deactivating a user also ends every session they hold, at once."""
+    user.active = active
+    db.session.flush()
+    audit.record("admin.user.activate" if active else "admin.user.deactivate",
+                 actor=actor, object_type="user", object_id=user.id)
+    if not active:
+        end_sessions(user, reason="deactivated", actor=actor)
+
+
+def reset_password(user: User, password: str, *, actor: audit.Actor) -> None:
+    """Set a new password and end the user's sessions."""
+    problem = password_problem(password, email=user.email or "")
+    if problem:
+        raise OperationError(problem, "password")
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utcnow()
+    db.session.flush()
+    audit.record("admin.user.password_reset", actor=actor, object_type="user", object_id=user.id)
+    end_sessions(user, reason="password reset", actor=actor)
+
+
+# Sessions -----------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """Open a server-side session; the returned token is all the browser holds."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
+    user.session_token = token
+    return token
+
+
+def _session_expired(row: UserSession, now: datetime) -> str | None:
+    config = current_app.config
+    if now - as_utc(row.last_seen_at) > timedelta(minutes=config["SESSION_IDLE_MINUTES"]):
+        return "idle timeout"
+    if now - as_utc(row.created_at) > timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]):
+        return "lifetime reached"
+    return None
+
+
+def load_session(token: str) -> User | None:
+    """Return the session's user if the session is live; end it if it has timed out."""
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    reason = _session_expired(row, now)
+    if reason is None and not row.user.is_active:
+        reason = "deactivated"
+    if reason:
+        row.ended_at, row.end_reason = now, reason
+        audit.record("session.end", actor=audit.actor_for(row.user), object_type="user",
+                     object_id=row.user_id, purpose=reason)
+        return None
+    if now - as_utc(row.last_seen_at) > _LAST_SEEN_GRANULARITY:
+        row.last_seen_at = now
+    row.user.session_token = token
+    return row.user
+
+
+def end_session(token: str, reason: str = "signed out") -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+
+
+def end_sessions(user: User, *, reason: str, actor: audit.Actor) -> int:
+    """End every live session of a user (admin "end sessions", deactivation, reset)."""
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    count = result.rowcount or 0  # type: ignore[attr-defined]
+    audit.record("admin.user.end_sessions", actor=actor, object_type="user", object_id=user.id,
+                 purpose=reason)
+    return count
+
+
+def live_session_count(user: User) -> int:
+    return db.session.scalar(
+        select(db.func.count()).select_from(UserSession).where(
+            UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+        )
+    ) or 0
+
+
+# Sign-in and throttling ---------------------------------------------------------------------
+
+
+def _throttle_key(kind: str, value: str) -> bytes:
+    return hashlib.sha256(field_cipher().blind_index(f"throttle-{kind}", value)).digest()
+
+
+def _throttle_row(key: bytes, now: datetime) -> SignInThrottle | None:
+    row = db.session.get(SignInThrottle, key)
+    if row is not None and now - as_utc(row.last_failure_at) > _FAILURE_WINDOW:
+        row.failures, row.locked_until = 0, None
+    return row
+
+
+def _locked_for(row: SignInThrottle | None, now: datetime) -> int:
+    if row is None or row.locked_until is None:
+        return 0
+    remaining = (as_utc(row.locked_until) - now).total_seconds()
+    return max(0, int(remaining + 0.999))
+
+
+def _note_failure(key: bytes, free: int, now: datetime) -> None:
+    row = _throttle_row(key, now)
+    if row is None:
+        row = SignInThrottle(key=key, failures=0)
+        db.session.add(row)
+    row.failures = (row.failures or 0) + 1
+    row.last_failure_at = now
+    if row.failures > free:
+        cap = current_app.config["SIGNIN_MAX_LOCK_SECONDS"]
+        row.locked_until = now + timedelta(seconds=min(cap, 2 ** (row.failures - free)))
+
+
+def sign_in(email: str, password: str, address: str) -> User:
+    """Check credentials under throttling and open a session, or raise SignInRefused.
+
+    Failures are counted per account (by email, whether or not it exists) and per client
+    address, with exponential backoff once the free attempts are used up.
+    """
+    config = current_app.config
+    now = utcnow()
+    email = normalise_email(email)
+    account_key = _throttle_key("account", email)
+    address_key = _throttle_key("address", address or "unknown")
+    wait = max(_locked_for(_throttle_row(account_key, now), now),
+               _locked_for(_throttle_row(address_key, now), now))
+    if wait:
+        audit.record("signin.throttled", actor=audit.Actor(None, None, ""), outcome=audit.DENIED)
+        minutes = max(1, (wait + 59) // 60)
+        raise SignInRefused(f"Too many failed attempts. Try again in {minutes} minute"
+                            f"{'s' if minutes != 1 else ''}.")
+    user = find_user_by_email(email)
+    valid = verify_password(user.password_hash if user else None, password)
+    if not valid or user is None or not user.is_active:
+        _note_failure(account_key, config["SIGNIN_ACCOUNT_FREE_FAILURES"], now)
+        _note_failure(address_key, config["SIGNIN_ADDRESS_FREE_FAILURES"], now)
+        audit.record("signin.failed", actor=audit.Actor(user.id if user else None, None, ""),
+                     outcome=audit.DENIED)
+        raise SignInRefused(SIGNIN_FAILED)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    account_row = db.session.get(SignInThrottle, account_key)
+    if account_row is not None:
+        db.session.delete(account_row)
+    start_session(user)
+    audit.record("signin", actor=audit.actor_for(user), object_type="user", object_id=user.id)
+    return user

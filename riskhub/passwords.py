@@ -1,0 +1,86 @@
+"""Password hashing (argon2id) and the rules a new password must meet."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verified against when the email is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+
+
+def configure(time_cost: int | None = None, memory_kib: int | None = None) -> None:
+    """Change the argon2id parameters (tests use cheap ones); existing hashes rehash on sign-in."""
+    global _hasher, _DUMMY_HASH
+    defaults = PasswordHasher()
+    _hasher = PasswordHasher(
+        time_cost=time_cost or defaults.time_cost,
+        memory_cost=memory_kib or defaults.memory_cost,
+        parallelism=defaults.parallelism,
+    )
+    _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check a password; an unknown account still pays for one verification."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when the hash was made with older parameters than the current ones."""
+    return _hasher.check_needs_rehash(stored_hash)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("riskhub").joinpath("data/common-passwords.txt").read_text()
+    lines = (line.strip().lower() for line in text.splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _is_repetitive(password: str) -> bool:
+    """A short pattern repeated (aaaaaaaaaaaa, abcabcabcabc, 123412341234)."""
+    for size in range(1, len(password) // 2 + 1):
+        if len(password) % size == 0 and password[:size] * (len(password) // size) == password:
+            return True
+    return False
+
+
+def _is_sequence(password: str) -> bool:
+    """Runs like 123456789012 or abcdefghijkl, forwards or backwards."""
+    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
+    return len(steps) == 1 and steps.pop() in {1, -1}
+
+
+def password_problem(password: str, *, email: str = "") -> str | None:
+    """Say what is wrong with a proposed password, or None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return f"Password must be at least {MIN_LENGTH} characters"
+    if len(password) > MAX_LENGTH:
+        return f"Password must be {MAX_LENGTH} characters or fewer"
+    lowered = password.lower()
+    stripped = lowered.rstrip("0123456789!?.")
+    if lowered in _common_passwords() or stripped in _common_passwords():
+        return "Password is too common: choose one that is hard to guess"
+    if _is_repetitive(lowered) or _is_sequence(lowered):
+        return "Password is a repeated pattern or sequence: choose one that is hard to guess"
+    local = email.split("@")[0].lower()
+    if len(local) >= 4 and local in lowered:
+        return "Password must not contain your email address"
+    if "riskhub" in lowered and len(lowered) < 20:
+        return "Password must not be based on the name of this service"
+    return None

@@ -1,0 +1,56 @@
+"""Blueprints, one module per area, and the navigation every page shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from riskhub import policy
+from riskhub.access import current_viewer
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    current: bool
+
+
+def navigation() -> list[NavItem]:
+    """Links the signed-in user may follow, decided by the policy."""
+    if not current_user.is_authenticated:
+        return []
+    viewer = current_viewer()
+    items = [("Dashboard", "main.dashboard", True)]
+    items.append(("Cases", "cases.index", policy.may_work_cases(viewer)))
+    items.append(("Administration", "admin.index", policy.may_administer(viewer)))
+    endpoint = request.endpoint or ""
+    return [
+        NavItem(label, url_for(target), endpoint.split(".")[0] == target.split(".")[0])
+        for label, target, allowed in items
+        if allowed
+    ]
+
+
+DO_NOT_DISCLOSE = (
+    "Do not disclose to the person causing harm: nothing on this page may be shared with him "
+    "or with anyone who might pass it on."
+)
+
+
+def page_markings() -> dict[str, str]:
+    """The banner perpetrator-facing staff see on every page."""
+    if current_user.is_authenticated and current_viewer().perpetrator_facing:
+        return {"restricted_banner": DO_NOT_DISCLOSE}
+    return {}
+
+
+def register_blueprints(app: Flask) -> None:
+    from riskhub.views import admin, auth, cases, main
+
+    for module in (auth, main, admin, cases):
+        app.register_blueprint(module.bp)
+    app.jinja_env.globals["navigation"] = navigation
+    app.context_processor(page_markings)

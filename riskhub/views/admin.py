@@ -1,0 +1,195 @@
+"""Administration: agencies, users, roles, deactivation, password resets, ending sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from riskhub import access, audit, policy
+from riskhub.extensions import db
+from riskhub.forms import ConfirmForm
+from riskhub.forms.admin import AgencyForm, PasswordResetForm, RolesForm, UserForm
+from riskhub.models.accounts import Agency, AgencyKind, Role, User
+from riskhub.operations import OperationError, accounts
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+Page = str | Response | tuple[str, int]
+
+
+@bp.before_request
+def _admins_only() -> None:
+    access.require(policy.may_administer, "admin.denied")
+
+
+def _actor() -> audit.Actor:
+    return audit.actor_for(current_user)
+
+
+def _get_agency(agency_id: uuid.UUID) -> Agency:
+    """Load an agency or abort 404."""
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        abort(404)
+    return agency
+
+
+def _get_user(user_id: uuid.UUID) -> User:
+    """Load a user or abort 404."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _agencies() -> list[Agency]:
+    return list(db.session.scalars(select(Agency).order_by(Agency.name)))
+
+
+def _show_error(form: object, error: OperationError) -> None:
+    target = getattr(form, error.field or "", None)
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("admin/index.html", agencies=_agencies())
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"])
+def new_agency() -> Page:
+    form = AgencyForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                agency = accounts.create_agency(form.name.data or "", AgencyKind(form.kind.data), actor=_actor())
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            flash(f"Agency {agency.name} added.", "success")
+            return redirect(url_for("admin.index"))
+    return render_template("admin/agency_form.html", form=form, agency=None), 400 if form.errors else 200
+
+
+@bp.route("/agencies/<uuid:agency_id>/edit", methods=["GET", "POST"])
+def edit_agency(agency_id: uuid.UUID) -> Page:
+    agency = _get_agency(agency_id)
+    form = AgencyForm(obj=agency)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                accounts.update_agency(agency, name=form.name.data or "", kind=AgencyKind(form.kind.data),
+                                       active=bool(form.active.data), actor=_actor())
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            flash(f"Agency {agency.name} updated.", "success")
+            return redirect(url_for("admin.index"))
+    if not form.is_submitted():
+        form.kind.data = agency.kind.value
+    return render_template("admin/agency_form.html", form=form, agency=agency), 400 if form.errors else 200
+
+
+@bp.route("/users")
+def users() -> str:
+    people = list(db.session.scalars(select(User)))
+    people.sort(key=lambda u: ((u.agency.name or "").lower(), (u.name or "").lower()))
+    return render_template("admin/users.html", users=people)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> Page:
+    form = UserForm()
+    form.agency.choices = [(str(a.id), a.name) for a in _agencies() if a.active]
+    if form.validate_on_submit():
+        agency = _get_agency(uuid.UUID(form.agency.data))
+        try:
+            with db.session.begin_nested():
+                user = accounts.create_user(
+                    agency=agency, email=form.email.data or "", name=form.name.data or "",
+                    roles={Role(r) for r in form.roles.data or []}, password=form.password.data or "",
+                    actor=_actor(),
+                )
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            flash(f"User {user.name} added.", "success")
+            return redirect(url_for("admin.user", user_id=user.id))
+    return render_template("admin/user_form.html", form=form), 400 if form.errors else 200
+
+
+def _user_page(user: User, roles_form: RolesForm | None = None,
+               password_form: PasswordResetForm | None = None) -> Page:
+    roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles))
+    password_form = password_form or PasswordResetForm(formdata=None)
+    status = 400 if roles_form.errors or password_form.errors else 200
+    return render_template(
+        "admin/user.html", user=user, roles_form=roles_form, password_form=password_form,
+        confirm_form=ConfirmForm(), sessions=accounts.live_session_count(user),
+    ), status
+
+
+@bp.route("/users/<uuid:user_id>")
+def user(user_id: uuid.UUID) -> Page:
+    return _user_page(_get_user(user_id))
+
+
+@bp.route("/users/<uuid:user_id>/roles", methods=["POST"])
+def user_roles(user_id: uuid.UUID) -> Page:
+    person = _get_user(user_id)
+    form = RolesForm()
+    if not form.validate_on_submit():
+        return _user_page(person, roles_form=form)
+    accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor())
+    flash("Roles updated.", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<uuid:user_id>/password", methods=["POST"])
+def user_password(user_id: uuid.UUID) -> Page:
+    person = _get_user(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                accounts.reset_password(person, form.password.data or "", actor=_actor())
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            flash("Password reset. Their sessions have ended; tell them the new password in person.", "success")
+            return redirect(url_for("admin.user", user_id=person.id))
+    return _user_page(person, password_form=form)
+
+
+@bp.route("/users/<uuid:user_id>/deactivate", methods=["POST"])
+def deactivate_user(user_id: uuid.UUID) -> Response:
+    person = _get_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.set_user_active(person, False, actor=_actor())
+        flash(f"{person.name} can no longer sign in; their sessions have ended.", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<uuid:user_id>/reactivate", methods=["POST"])
+def reactivate_user(user_id: uuid.UUID) -> Response:
+    person = _get_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.set_user_active(person, True, actor=_actor())
+        flash(f"{person.name} can sign in again.", "success")
+    return redirect(url_for("admin.user", user_id=person.id))
+
+
+@bp.route("/users/<uuid:user_id>/end-sessions", methods=["POST"])
+def end_user_sessions(user_id: uuid.UUID) -> Response:
+    person = _get_user(user_id)
+    if ConfirmForm().validate_on_submit():
+        count = accounts.end_sessions(person, reason="ended by admin", actor=_actor())
+        flash(f"Ended {count} session{'s' if count != 1 else ''} of {person.name}.", "success")
+    return redirect(url_for("admin.user", user_id=person.id))

@@ -1,0 +1,58 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from riskhub import audit
+from riskhub.forms import ConfirmForm
+from riskhub.forms.auth import SignInForm
+from riskhub.operations import accounts
+
+bp = Blueprint("auth", __name__)
+
+
+def safe_next(target: str | None) -> str:
+    """Only follow `next` to a path on this site, never to another host."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("main.dashboard")
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in() -> str | Response | tuple[str, int]:
+    """Show the sign-in form; on success start a fresh server-side session."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.sign_in(form.email.data or "", form.password.data or "", request.remote_addr or "")
+        except accounts.SignInRefused as refused:
+            form.email.errors = [str(refused)]
+            return render_template("auth/sign_in.html", form=form), 400
+        target = safe_next(request.args.get("next"))
+        session.clear()  # a new session identifier: nothing from before sign-in survives
+        login_user(user)
+        return redirect(target)
+    status = 400 if form.errors else 200
+    return render_template("auth/sign_in.html", form=form), status
+
+
+@bp.route("/signout", methods=["POST"])
+def sign_out() -> Response:
+    """End the server-side session at once (a POST, so no link can sign anyone out)."""
+    if ConfirmForm().validate_on_submit() and current_user.is_authenticated:
+        accounts.end_session(current_user.get_id() or "")
+        audit.record("signout", actor=audit.actor_for(current_user), object_type="user",
+                     object_id=current_user.id)
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.sign_in"))

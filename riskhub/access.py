@@ -17,6 +17,7 @@ from riskhub.extensions import db, login_manager
 from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.operations import accounts
+from riskhub.operations.cases import live_emergency_access
 
 
 @login_manager.user_loader
@@ -59,14 +60,26 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
         abort(404)
     viewer = current_viewer()
     actor = audit.actor_for(current_user)
-    if not policy.may_view_case(viewer, case.agency_ids):
+    involved = viewer.agency_id in case.agency_ids
+    grant = None if involved else live_emergency_access(case.id, viewer.user_id)
+    if not policy.may_view_case(viewer, case.agency_ids, emergency_access=grant is not None):
         audit.record(action, actor=actor, outcome=audit.DENIED, object_type="case",
                      object_id=case.id, case_ref=case.reference)
         abort(403)
     shown = policy.visible_sections(viewer, sections)
-    audit.record(action, actor=actor, object_type="case", object_id=case.id,
-                 case_ref=case.reference, sections=shown)
+    audit.record(action, actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
+                 sections=shown, purpose="emergency access" if grant is not None else None)
     return case, shown
+
+
+def may_in_case(allowed: Callable[[policy.Viewer], bool], case: Case, action: str) -> policy.Viewer:
+    """Abort 403 (and log it against the case) unless the policy allows this action here."""
+    viewer = current_viewer()
+    if not allowed(viewer):
+        audit.record(action, actor=audit.actor_for(current_user), outcome=audit.DENIED, object_type="case",
+                     object_id=case.id, case_ref=case.reference)
+        abort(403)
+    return viewer
 
 
 def cases_for_viewer() -> list[Case]:

@@ -36,6 +36,13 @@ DEFAULTS: dict[str, Any] = {
     "SIGNIN_MAX_LOCK_SECONDS": 900,
     "BLIND_INDEX_EXPECTED_ROWS": 100_000,
     "CASE_REFERENCE_PREFIX": "RH",
+    "ASSESSMENT_FORMS_DIR": None,  # None: instance/assessments (an area's own form versions)
+    "ASSESSMENT_FORM_KEYS": {"survivor": "survivor-ric", "perpetrator": "perpetrator-spj"},
+    "RISK_THRESHOLDS": {},  # e.g. {"survivor-ric": {"medium": 10, "high": 14}}; defaults from the form
+    "ESCALATION_CALLOUTS": 5,  # police call-outs in 12 months that suggest escalation
+    "REASSESS_AFTER_DAYS": 90,
+    "REPEAT_WINDOW_DAYS": 365,
+    "EMERGENCY_ACCESS_HOURS": 4,
     "ARGON2_TIME_COST": 0,  # 0: argon2-cffi's recommended defaults
     "ARGON2_MEMORY_KIB": 0,
 }

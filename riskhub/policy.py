@@ -17,7 +17,19 @@ from riskhub.models.accounts import AgencyKind, Role
 SECTION_SUMMARY = "summary"
 SECTION_PEOPLE = "people"
 SECTION_SURVIVOR_CONTACT = "survivor_contact"
-SURVIVOR_ONLY_SECTIONS = frozenset({SECTION_SURVIVOR_CONTACT})
+SECTION_SURVIVOR_DETAILS = "survivor_details"  # equality data, language, pregnancy
+SECTION_ASSESSMENTS = "assessments"  # levels and scores of both sides
+SECTION_SURVIVOR_ASSESSMENT_DETAIL = "survivor_assessment_detail"  # her answers, sources, rationale
+SECTION_PERPETRATOR_ASSESSMENT_DETAIL = "perpetrator_assessment_detail"
+SECTION_CONFIDENTIAL_NOTES = "confidential_notes"
+SECTION_NOTES = "notes"
+SECTION_EVENTS = "programme_events"
+SECTION_REFERRALS = "referrals"
+SURVIVOR_ONLY_SECTIONS = frozenset({
+    SECTION_SURVIVOR_CONTACT,
+    SECTION_SURVIVOR_ASSESSMENT_DETAIL,
+    SECTION_CONFIDENTIAL_NOTES,
+})
 
 
 @dataclass(frozen=True)
@@ -59,9 +71,62 @@ def may_work_cases(viewer: Viewer) -> bool:
     return bool(viewer.roles & {Role.PRACTITIONER, Role.CHAIR})
 
 
-def may_view_case(viewer: Viewer, involved_agency_ids: Iterable[uuid.UUID]) -> bool:
-    """Only staff of an agency involved in the case (a legitimate relationship)."""
-    return may_work_cases(viewer) and viewer.agency_id in set(involved_agency_ids)
+def may_view_case(viewer: Viewer, involved_agency_ids: Iterable[uuid.UUID],
+                  emergency_access: bool = False) -> bool:
+    """Staff of an agency involved in the case (a legitimate relationship), or holding a
+    live emergency grant for it."""
+    if not may_work_cases(viewer):
+        return False
+    return viewer.agency_id in set(involved_agency_ids) or emergency_access
+
+
+def may_take_emergency_access(viewer: Viewer, involved_agency_ids: Iterable[uuid.UUID]) -> bool:
+    """Break-glass is for case workers outside the case; insiders need no grant."""
+    return may_work_cases(viewer) and viewer.agency_id not in set(involved_agency_ids)
+
+
+ASSESSING_AGENCIES = {
+    "survivor": frozenset(k for k in AgencyKind if k != AgencyKind.PERPETRATOR_PROGRAMME),
+    "perpetrator": frozenset({AgencyKind.PERPETRATOR_PROGRAMME, AgencyKind.PROBATION, AgencyKind.POLICE}),
+}
+
+
+def may_record_assessment(viewer: Viewer, side: str) -> bool:
+    """Survivor-side assessments come from non-programme agencies; perpetrator-side ones from
+    the programme, probation or police."""
+    return Role.PRACTITIONER in viewer.roles and viewer.agency_kind in ASSESSING_AGENCIES.get(side, frozenset())
+
+
+def may_record_programme_event(viewer: Viewer) -> bool:
+    """Only programme staff record attendance, exclusion, disclosures and the like."""
+    return Role.PRACTITIONER in viewer.roles and viewer.perpetrator_facing
+
+
+def sees_event_alerts(viewer: Viewer) -> bool:
+    """Programme events flow to the survivor side as alerts; never the other way."""
+    return not viewer.perpetrator_facing
+
+
+def may_write_confidential_notes(viewer: Viewer) -> bool:
+    return not viewer.perpetrator_facing
+
+
+def may_refer(viewer: Viewer) -> bool:
+    return Role.PRACTITIONER in viewer.roles or Role.CHAIR in viewer.roles
+
+
+def worker_side_for(viewer: Viewer) -> str | None:
+    """Which side's worker a user may be: programme staff the perpetrator's, others the survivor's."""
+    if viewer.perpetrator_facing:
+        return "perpetrator"
+    if viewer.agency_kind == AgencyKind.SURVIVOR_SUPPORT:
+        return "survivor"
+    return None
+
+
+def worker_conflict(user_id: uuid.UUID, side: str, workers: Iterable[tuple[uuid.UUID, str]]) -> bool:
+    """True when the user already works the other side of the case (one worker, one side)."""
+    return any(uid == user_id and existing != side for uid, existing in workers)
 
 
 def may_create_case(viewer: Viewer) -> bool:

@@ -3,4 +3,4 @@
 
 def register_models() -> None:
     """Import every model module so their tables are on the metadata."""
-    from riskhub.models import accounts, audit, cases  # noqa: F401
+    from riskhub.models import accounts, assessments, audit, cases, events, referrals  # noqa: F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -102,3 +103,19 @@ def encrypted_attributes(model: type) -> list[Encrypted]:
     for klass in model.__mro__:
         found.extend(v for v in vars(klass).values() if isinstance(v, Encrypted))
     return found
+
+
+class EncryptedJSON:
+    """A dict stored as encrypted JSON through an `Encrypted` attribute of the same model."""
+
+    def __init__(self, text_attribute: str) -> None:
+        self.text_attribute = text_attribute
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        text = getattr(obj, self.text_attribute)
+        return json.loads(text) if text else {}
+
+    def __set__(self, obj: Any, value: dict[str, Any] | None) -> None:
+        setattr(obj, self.text_attribute, json.dumps(value, sort_keys=True, ensure_ascii=False) if value else None)

@@ -6,12 +6,12 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT, normalise_for_index, normalise_phone
 from riskhub.extensions import db
-from riskhub.models.base import Encrypted, utcnow
+from riskhub.models.base import Encrypted, EncryptedJSON, utcnow
 
 
 def _enum(kind: type[enum.Enum], length: int = 30) -> Enum:
@@ -53,6 +53,10 @@ class Case(db.Model):
     survivor_contact: Mapped[SurvivorContact | None] = relationship(
         back_populates="case", cascade="all, delete-orphan", uselist=False
     )
+    status_history: Mapped[list[CaseStatusChange]] = relationship(
+        cascade="all, delete-orphan", order_by="CaseStatusChange.at"
+    )
+    workers: Mapped[list[CaseWorker]] = relationship(cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -98,12 +102,17 @@ class Person(db.Model):
     given_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     family_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    details_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     identity_index: Mapped[bytes | None] = mapped_column(LargeBinary(16), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     given_name = Encrypted(CASE_CONTENT)
     family_name = Encrypted(CASE_CONTENT)
     date_of_birth_text = Encrypted(CASE_CONTENT)
+    # Everything else about the person (gender, language, equality data, relationship,
+    # his address, access to weapons, a child's age...), as one encrypted JSON document.
+    details_text = Encrypted(CASE_CONTENT)
+    details = EncryptedJSON("details_text")
 
     case: Mapped[Case] = relationship(back_populates="people")
 
@@ -168,3 +177,79 @@ class ReferenceCounter(db.Model):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseStatusChange(db.Model):
+    """One step in a case's status history."""
+
+    __tablename__ = "case_status_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WorkerSide(enum.StrEnum):
+    SURVIVOR = "survivor"
+    PERPETRATOR = "perpetrator"
+
+
+class CaseWorker(db.Model):
+    """A named worker for one side of a case; one person may not hold both sides."""
+
+    __tablename__ = "case_workers"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    side: Mapped[WorkerSide] = mapped_column(_enum(WorkerSide, 20), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EmergencyAccess(db.Model):
+    """Time-limited access to a case by someone outside it, with a written reason, for audit review."""
+
+    __tablename__ = "emergency_access"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    reason_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    review_outcome: Mapped[str | None] = mapped_column(String(20))
+    review_note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    reason = Encrypted(CASE_CONTENT)
+    review_note = Encrypted(CASE_CONTENT)
+
+    __table_args__ = (Index("ix_emergency_access_user_case", "user_id", "case_id", "expires_at"),)
+
+
+class CaseNote(db.Model):
+    """A note on a case. Survivor-confidential notes are under the survivor-only key."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
+    survivor_confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    confidential_body_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    body = Encrypted(CASE_CONTENT)
+    confidential_body = Encrypted(SURVIVOR_CONTACT)
+
+    author = relationship("User", lazy="joined")
+    agency = relationship("Agency", lazy="joined")
+
+    @property
+    def text(self) -> str:
+        """The note's text, from whichever compartment holds it."""
+        return (self.confidential_body if self.survivor_confidential else self.body) or ""

@@ -1,0 +1,66 @@
+"""Programme events: recorded by programme staff, shown to the survivor side as alerts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Agency, AgencyKind, User
+from riskhub.models.cases import Case, CaseAgency
+from riskhub.models.events import EventAcknowledgement, EventKind, ProgrammeEvent
+from riskhub.operations import OperationError
+
+
+def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, by: User) -> ProgrammeEvent:
+    """Record attendance, exclusion, a disclosure or the like on a case."""
+    if occurred_on > date.today():
+        raise OperationError("The date of the event cannot be in the future", "occurred_on")
+    if occurred_on < case.created_at.date() - timedelta(days=5 * 365):
+        raise OperationError("The date of the event is too long before the case was opened", "occurred_on")
+    event = ProgrammeEvent(case_id=case.id, kind=EventKind(kind), occurred_on=occurred_on,
+                           agency_id=by.agency_id, recorded_by_id=by.id)
+    event.note = note.strip()
+    db.session.add(event)
+    db.session.flush()
+    audit.record("event.create", actor=audit.actor_for(by), object_type="programme_event",
+                 object_id=event.id, case_ref=case.reference, purpose=event.kind.value)
+    return event
+
+
+def events_of(case: Case) -> list[ProgrammeEvent]:
+    return list(db.session.scalars(select(ProgrammeEvent).where(ProgrammeEvent.case_id == case.id)
+                                   .order_by(ProgrammeEvent.occurred_on.desc(), ProgrammeEvent.recorded_at.desc())))
+
+
+def acknowledged_by(event: ProgrammeEvent, agency_id: object) -> bool:
+    return any(a.agency_id == agency_id for a in event.acknowledgements)
+
+
+def acknowledge(event: ProgrammeEvent, *, by: User, case: Case) -> None:
+    """A survivor-side agency has seen the alert (once per agency)."""
+    if acknowledged_by(event, by.agency_id):
+        return
+    event.acknowledgements.append(EventAcknowledgement(agency_id=by.agency_id, user_id=by.id))
+    db.session.flush()
+    audit.record("event.acknowledge", actor=audit.actor_for(by), object_type="programme_event",
+                 object_id=event.id, case_ref=case.reference)
+
+
+def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
+    """(case reference, event) for events on the agency's cases that it has not acknowledged."""
+    agency = db.session.get(Agency, agency_id)
+    if agency is None or agency.kind == AgencyKind.PERPETRATOR_PROGRAMME:
+        return []
+    acknowledged = select(EventAcknowledgement.event_id).where(EventAcknowledgement.agency_id == agency_id)
+    rows = db.session.execute(
+        select(Case.reference, ProgrammeEvent)
+        .join(ProgrammeEvent, ProgrammeEvent.case_id == Case.id)
+        .join(CaseAgency, CaseAgency.case_id == Case.id)
+        .where(CaseAgency.agency_id == agency_id, ProgrammeEvent.id.not_in(acknowledged))
+        .order_by(ProgrammeEvent.recorded_at.desc())
+        .limit(50)
+    )
+    return [(reference, event) for reference, event in rows]

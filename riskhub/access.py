@@ -11,6 +11,7 @@ from flask import abort, session
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.exceptions import Forbidden
 
 from riskhub import audit, policy
 from riskhub.extensions import db, login_manager
@@ -18,6 +19,17 @@ from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.operations import accounts
 from riskhub.operations.cases import live_emergency_access
+
+
+class CaseNotShared(Forbidden):
+    """403 for a case the user's agency is not involved in: they may learn only that it exists,
+    which agencies hold it, and that emergency access can be requested."""
+
+    def __init__(self, reference: str, agencies: list[str], may_request_emergency: bool) -> None:
+        super().__init__()
+        self.reference = reference
+        self.agencies = agencies
+        self.may_request_emergency = may_request_emergency
 
 
 @login_manager.user_loader
@@ -65,7 +77,8 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
     if not policy.may_view_case(viewer, case.agency_ids, emergency_access=grant is not None):
         audit.record(action, actor=actor, outcome=audit.DENIED, object_type="case",
                      object_id=case.id, case_ref=case.reference)
-        abort(403)
+        raise CaseNotShared(case.reference, sorted(i.agency.name for i in case.involvements),
+                            policy.may_take_emergency_access(viewer, case.agency_ids))
     shown = policy.visible_sections(viewer, sections)
     audit.record(action, actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
                  sections=shown, purpose="emergency access" if grant is not None else None)

@@ -27,6 +27,7 @@ SECTION_EVENTS = "programme_events"
 SECTION_REFERRALS = "referrals"
 SURVIVOR_ONLY_SECTIONS = frozenset({
     SECTION_SURVIVOR_CONTACT,
+    SECTION_SURVIVOR_DETAILS,
     SECTION_SURVIVOR_ASSESSMENT_DETAIL,
     SECTION_CONFIDENTIAL_NOTES,
 })
@@ -60,6 +61,10 @@ def key_classes_for(viewer: Viewer) -> frozenset[str]:
 
 def may_administer(viewer: Viewer) -> bool:
     return Role.ADMIN in viewer.roles
+
+
+def may_see_referral_queue(viewer: Viewer) -> bool:
+    return Role.CHAIR in viewer.roles
 
 
 def may_review_audit(viewer: Viewer) -> bool:

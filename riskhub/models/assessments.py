@@ -41,8 +41,8 @@ class Assessment(db.Model):
     content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     survivor_content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 
-    content_text = Encrypted(CASE_CONTENT)
-    survivor_content_text = Encrypted(SURVIVOR_CONTACT)
+    content_text = Encrypted(CASE_CONTENT, column="content_enc")
+    survivor_content_text = Encrypted(SURVIVOR_CONTACT, column="survivor_content_enc")
     _content = EncryptedJSON("content_text")
     _survivor_content = EncryptedJSON("survivor_content_text")
 

@@ -56,20 +56,20 @@ class Model(DeclarativeBase):
 
 
 class Encrypted:
-    """A plaintext attribute stored as AES-GCM ciphertext in the column `<name>_enc`.
+    """A plaintext attribute stored as AES-GCM ciphertext in the column `<name>_enc` (or `column`).
 
     Decryption is lazy and cached per stored value, so a page that never shows a field never
     decrypts it, and a request that may not use a data class's key fails loudly if it tries.
     """
 
-    def __init__(self, data_class: str) -> None:
+    def __init__(self, data_class: str, column: str | None = None) -> None:
         self.data_class = data_class
         self.name = ""
-        self.column = ""
+        self.column = column or ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
-        self.column = f"{name}_enc"
+        self.column = self.column or f"{name}_enc"
 
     def _place(self, obj: Any) -> dict[str, str]:
         return {"table": obj.__tablename__, "column": self.column, "row_id": str(obj.id)}

@@ -108,10 +108,10 @@ class Person(db.Model):
 
     given_name = Encrypted(CASE_CONTENT)
     family_name = Encrypted(CASE_CONTENT)
-    date_of_birth_text = Encrypted(CASE_CONTENT)
+    date_of_birth_text = Encrypted(CASE_CONTENT, column="date_of_birth_enc")
     # Everything else about the person (gender, language, equality data, relationship,
     # his address, access to weapons, a child's age...), as one encrypted JSON document.
-    details_text = Encrypted(CASE_CONTENT)
+    details_text = Encrypted(CASE_CONTENT, column="details_enc")
     details = EncryptedJSON("details_text")
 
     case: Mapped[Case] = relationship(back_populates="people")

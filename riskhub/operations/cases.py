@@ -329,3 +329,10 @@ def notes_of(case: Case, *, include_confidential: bool) -> list[CaseNote]:
     if not include_confidential:
         query = query.where(CaseNote.survivor_confidential.is_(False))
     return list(db.session.scalars(query.order_by(CaseNote.created_at)))
+
+
+def agencies_to_invite(case: Case) -> list[Agency]:
+    """Active agencies not yet involved in the case."""
+    involved = case.agency_ids
+    return [a for a in db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
+            if a.id not in involved]

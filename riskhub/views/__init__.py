@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, request, url_for
+from flask import Flask, render_template, request, url_for
 from flask_login import current_user
 
 from riskhub import policy
-from riskhub.access import current_viewer
+from riskhub.access import CaseNotShared, current_viewer
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ def navigation() -> list[NavItem]:
     viewer = current_viewer()
     items = [("Dashboard", "main.dashboard", True)]
     items.append(("Cases", "cases.index", policy.may_work_cases(viewer)))
+    items.append(("Referral queue", "referrals.queue", policy.may_see_referral_queue(viewer)))
     items.append(("Administration", "admin.index", policy.may_administer(viewer)))
     endpoint = request.endpoint or ""
     return [
@@ -47,10 +48,16 @@ def page_markings() -> dict[str, str]:
     return {}
 
 
-def register_blueprints(app: Flask) -> None:
-    from riskhub.views import admin, auth, cases, main
+def case_not_shared(error: CaseNotShared) -> tuple[str, int]:
+    """What someone outside a case may learn: it exists, who holds it, how to ask for access."""
+    return render_template("cases/not_shared.html", error=error), 403
 
-    for module in (auth, main, admin, cases):
+
+def register_blueprints(app: Flask) -> None:
+    from riskhub.views import admin, assessments, auth, case_details, cases, main, referrals
+
+    for module in (auth, main, admin, cases, case_details, assessments, referrals):
         app.register_blueprint(module.bp)
+    app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation
     app.context_processor(page_markings)

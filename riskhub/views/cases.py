@@ -6,14 +6,25 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from riskhub import access, audit, policy
+from riskhub import access, audit, charts, policy
+from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
-from riskhub.forms.cases import CaseForm
+from riskhub.forms import ConfirmForm
+from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
+from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import cases as case_ops
+from riskhub.operations import events as event_ops
+from riskhub.operations import referrals as referral_ops
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-CASE_PAGE_SECTIONS = (policy.SECTION_SUMMARY, policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_CONTACT)
+Page = str | Response | tuple[str, int]
+
+CASE_PAGE_SECTIONS = (
+    policy.SECTION_SUMMARY, policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS,
+    policy.SECTION_SURVIVOR_CONTACT, policy.SECTION_ASSESSMENTS, policy.SECTION_EVENTS,
+    policy.SECTION_REFERRALS, policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES,
+)
 
 
 @bp.before_request
@@ -35,20 +46,31 @@ def _details(form: CaseForm, prefix: str) -> case_ops.PersonDetails:
     )
 
 
-def _contact(form: CaseForm) -> case_ops.ContactDetails:
+def survivor_profile(form: object) -> case_ops.SurvivorProfile:
+    """The survivor profile fields shared by the new-case and edit-survivor forms."""
+    value = lambda name: getattr(form, f"survivor_{name}").data  # noqa: E731
+    return case_ops.SurvivorProfile(
+        gender=value("gender") or "", language=(value("language") or "").strip(),
+        interpreter_needed=bool(value("interpreter")), ethnicity=(value("ethnicity") or "").strip(),
+        disability=value("disability") or "", lgbt=value("lgbt") or "", pregnant=value("pregnant") or "",
+    )
+
+
+def contact_details(form: object) -> case_ops.ContactDetails:
+    """The contact compartment fields shared by the new-case and edit-contact forms."""
+    value = lambda name: getattr(form, f"contact_{name}").data or ""  # noqa: E731
     return case_ops.ContactDetails(
-        address=form.contact_address.data or "",
-        phone=form.contact_phone.data or "",
-        email=form.contact_email.data or "",
-        safe_contact=form.contact_safe_contact.data or "",
-        do_not_contact=form.contact_do_not_contact.data or "",
+        address=value("address"), phone=value("phone"), email=value("email"),
+        safe_contact=value("safe_contact"), do_not_contact=value("do_not_contact"),
     )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-def new() -> str | Response | tuple[str, int]:
+def new() -> Page:
     """Create a case, after warning of cases that already hold the same survivor."""
     form = CaseForm()
+    viewer = access.current_viewer()
+    contact_allowed = policy.may_view_section(viewer, policy.SECTION_SURVIVOR_CONTACT)
     duplicates: list[case_ops.PossibleDuplicate] = []
     if form.validate_on_submit():
         survivor = _details(form, "survivor")
@@ -61,24 +83,109 @@ def new() -> str | Response | tuple[str, int]:
                 "A case may already exist for this survivor: check the list, then confirm this is a different person"
             ]
         else:
-            contact_allowed = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_CONTACT)
             with db.session.begin_nested():
                 case = case_ops.create_case(
                     creator=current_user,
                     survivor=survivor,
                     perpetrators=[_details(form, "perpetrator")],
-                    contact=_contact(form) if contact_allowed else case_ops.ContactDetails(),
+                    contact=contact_details(form) if contact_allowed else case_ops.ContactDetails(),
+                    survivor_profile=survivor_profile(form) if contact_allowed else None,
+                    perpetrator_profile=case_ops.PerpetratorProfile(
+                        relationship=form.perpetrator_relationship.data or "",
+                        address=(form.perpetrator_address.data or "").strip(),
+                        weapons_access=form.perpetrator_weapons.data or "",
+                    ),
                 )
             flash(f"Case {case.reference} created.", "success")
             return redirect(url_for("cases.show", reference=case.reference))
-    status = 400 if form.errors else 200
-    contact_allowed = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_CONTACT)
     page = render_template("cases/new.html", form=form, duplicates=duplicates, contact_allowed=contact_allowed)
-    return page, status
+    return page, 400 if form.errors else 200
 
 
 @bp.route("/<reference>")
 def show(reference: str) -> str:
     """The case page; what it shows is decided by the gate and logged before rendering."""
     case, sections = access.load_case(reference, CASE_PAGE_SECTIONS)
-    return render_template("cases/show.html", case=case, sections=sections)
+    viewer = access.current_viewer()
+    history = assessment_ops.assessments_of(case)
+    latest = assessment_ops.latest_by_side(history)
+    events = event_ops.events_of(case)
+    referrals = referral_ops.referrals_of(case)
+    invite = InviteAgencyForm()
+    invite.agency.choices = [(str(a.id), a.name) for a in case_ops.agencies_to_invite(case)]
+    return render_template(
+        "cases/show.html", case=case, sections=sections, viewer=viewer, policy=policy,
+        history=history, latest=latest, superseded=assessment_ops.superseded_ids(history),
+        disagree=assessment_ops.sides_disagree(latest),
+        escalation=assessment_ops.escalation(latest.get("survivor")),
+        reassess=assessment_ops.reassessment_due(case, latest),
+        chart=charts.risk_history_svg(history), level_labels=LEVEL_LABELS,
+        events=events, referrals=referrals,
+        alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]
+        if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
+        notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
+        invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),
+        confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
+    )
+
+
+def _back(case_reference: str) -> Response:
+    return redirect(url_for("cases.show", reference=case_reference))
+
+
+@bp.route("/<reference>/agencies", methods=["POST"])
+def invite_agency(reference: str) -> Response:
+    """Involve another agency in the case (recorded in the case and the access log)."""
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.involve")
+    form = InviteAgencyForm()
+    choices = {str(a.id): a for a in case_ops.agencies_to_invite(case)}
+    form.agency.choices = [(k, a.name) for k, a in choices.items()]
+    if form.validate_on_submit():
+        agency = choices[form.agency.data]
+        case_ops.involve_agency(case, agency, by=current_user)
+        flash(f"{agency.name} is now involved in {case.reference}.", "success")
+    else:
+        flash("Choose an agency to involve.", "error")
+    return _back(case.reference)
+
+
+@bp.route("/<reference>/notes", methods=["POST"])
+def add_note(reference: str) -> Page:
+    case, sections = access.load_case(reference, (policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES),
+                                      action="case.note")
+    form = NoteForm()
+    if form.validate_on_submit():
+        confidential = bool(form.confidential.data) and policy.SECTION_CONFIDENTIAL_NOTES in sections
+        case_ops.add_note(case, form.text.data or "", by=current_user, confidential=confidential)
+        flash("Note added.", "success")
+    else:
+        flash("Enter the note before saving it.", "error")
+    return _back(case.reference)
+
+
+@bp.route("/<reference>/workers", methods=["POST"])
+def assign_me(reference: str) -> Response:
+    """Name the signed-in user as the worker for their side of the case."""
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.worker")
+    side = policy.worker_side_for(access.current_viewer())
+    if ConfirmForm().validate_on_submit() and side is not None:
+        try:
+            with db.session.begin_nested():
+                case_ops.assign_worker(case, current_user, case_ops.WorkerSide(side), by=current_user)
+        except case_ops.OperationError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"You are now the {side}'s worker on {case.reference}.", "success")
+    return _back(case.reference)
+
+
+@bp.route("/<reference>/status", methods=["POST"])
+def change_status(reference: str) -> Response:
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.status")
+    form = StatusForm()
+    if form.validate_on_submit():
+        case_ops.change_status(case, case_ops.CaseStatus(form.status.data), by=current_user)
+        flash("Status changed.", "success")
+    else:
+        flash("Choose a status from the list.", "error")
+    return _back(case.reference)

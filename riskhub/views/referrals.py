@@ -1,0 +1,104 @@
+"""Referral to the joint meeting, the referral queue, and programme events."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from riskhub import access, policy
+from riskhub.extensions import db
+from riskhub.forms import ConfirmForm
+from riskhub.forms.referrals import ProgrammeEventForm, ReferralForm
+from riskhub.models.events import EventKind, ProgrammeEvent
+from riskhub.models.referrals import REASON_LABELS, Consent, ReferralReason
+from riskhub.operations import OperationError
+from riskhub.operations import events as event_ops
+from riskhub.operations import referrals as ops
+
+bp = Blueprint("referrals", __name__)
+
+Page = str | Response | tuple[str, int]
+
+
+@bp.before_request
+def _case_workers_only() -> None:
+    access.require(policy.may_work_cases, "referrals.denied")
+
+
+def _show_error(form: object, error: OperationError) -> None:
+    target = getattr(form, error.field or "", None)
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/cases/<reference>/refer", methods=["GET", "POST"])
+def refer(reference: str) -> Page:
+    """Refer a case to the meeting with reasons and the consent basis."""
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_REFERRALS), action="referral.form")
+    access.may_in_case(policy.may_refer, case, "referral.denied")
+    form = ReferralForm()
+    automatic = ops.automatic_reasons(case)
+    earlier = ops.earlier_referral_of_pair(case)
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                referral = ops.refer_case(
+                    case, by=current_user, reasons={ReferralReason(r) for r in form.reasons.data or []},
+                    consent=Consent(form.consent.data), decided_by=form.decided_by.data or "",
+                    consent_reason=form.consent_reason.data or "",
+                )
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            note = " It is marked as a repeat." if referral.repeat_of_id else ""
+            flash(f"{case.reference} is in the queue for the next meeting.{note}", "success")
+            return redirect(url_for("cases.show", reference=case.reference))
+    page = render_template("referrals/new.html", case=case, form=form, automatic=automatic, earlier=earlier,
+                           reason_labels=REASON_LABELS)
+    return page, 400 if form.errors else 200
+
+
+@bp.route("/referrals")
+def queue() -> str:
+    """Referred cases waiting for a meeting (references, reasons and waiting time only)."""
+    access.require(policy.may_see_referral_queue, "referrals.queue.denied")
+    return render_template("referrals/queue.html", referrals=ops.referral_queue(), days_waiting=ops.days_waiting,
+                           reason_labels=REASON_LABELS)
+
+
+@bp.route("/cases/<reference>/events/new", methods=["GET", "POST"])
+def new_event(reference: str) -> Page:
+    """Programme staff record what happened; the survivor side sees it as an alert."""
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_EVENTS), action="event.form")
+    access.may_in_case(policy.may_record_programme_event, case, "event.denied")
+    form = ProgrammeEventForm()
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                event_ops.record_event(case, EventKind(form.kind.data), form.occurred_on.data,
+                                       form.note.data or "", by=current_user)
+        except OperationError as error:
+            _show_error(form, error)
+        else:
+            flash("Event recorded. The survivor-side workers on the case will see it.", "success")
+            return redirect(url_for("cases.show", reference=case.reference))
+    return render_template("referrals/event.html", case=case, form=form), 400 if form.errors else 200
+
+
+@bp.route("/cases/<reference>/events/<uuid:event_id>/seen", methods=["POST"])
+def acknowledge_event(reference: str, event_id: uuid.UUID) -> Response:
+    """Survivor-side staff mark an event alert as seen for their agency."""
+    case, _ = access.load_case(reference, (policy.SECTION_EVENTS,), action="event.acknowledge")
+    access.may_in_case(policy.sees_event_alerts, case, "event.acknowledge.denied")
+    event = db.session.get(ProgrammeEvent, event_id)
+    if event is None or event.case_id != case.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        event_ops.acknowledge(event, by=current_user, case=case)
+        flash("Alert marked as seen.", "success")
+    return redirect(url_for("cases.show", reference=case.reference))

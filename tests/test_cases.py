@@ -1,0 +1,259 @@
+"""Practitioners' journeys through a case: create, assess both sides, events, referral, edits."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from riskhub.extensions import db
+from riskhub.models.assessments import Assessment
+from riskhub.models.audit import AccessLogEntry
+from riskhub.models.cases import Case, EmergencyAccess
+from riskhub.models.events import ProgrammeEvent
+from riskhub.models.referrals import Referral
+from tests.conftest import post_form
+
+TODAY = date.today().isoformat()
+
+
+def survivor_answers(yes: int) -> dict[str, str]:
+    """Answers to the 24-item checklist with `yes` questions answered Yes."""
+    from riskhub.assessments import load_catalogue
+
+    template = load_catalogue().current("survivor")
+    return {f"item_{item.id}": ("yes" if n < yes else "no") for n, item in enumerate(template.items)}
+
+
+def perpetrator_answers(level: str = "medium") -> dict[str, str]:
+    from riskhub.assessments import load_catalogue
+
+    template = load_catalogue().current("perpetrator")
+    answers = {f"item_{item.id}": "1" for item in template.items}
+    return {**answers, "judgement_level": level, "firearms_access": "no"}
+
+
+def count(app: Any, model: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def new_case_form(**overrides: str) -> dict[str, str]:
+    data = {
+        "survivor_given_name": "Zoë", "survivor_family_name": "O'Brien-Nakamura",
+        "survivor_date_of_birth": "1990-05-17", "perpetrator_given_name": "Liam",
+        "perpetrator_family_name": "Carter", "perpetrator_date_of_birth": "1988-02-03",
+        "contact_address": "12 Safe Street", "contact_phone": "07700 900456",
+    }
+    return {**data, **overrides}
+
+
+def test_create_case_through_the_form_and_warn_of_duplicates(app, client, auth, people):
+    auth.login("idva@example.org")
+    response = post_form(client, "/cases/new", new_case_form())
+    assert response.status_code == 302
+    reference = response.headers["Location"].rsplit("/", 1)[-1]
+    assert re.fullmatch(r"RH-\d{4}-\d{4}", reference)
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Zoë O&#39;Brien-Nakamura" in page
+
+    # Same survivor spelt differently: warned, nothing stored until confirmed.
+    again = post_form(client, "/cases/new", new_case_form(survivor_given_name="ZOE",
+                                                          survivor_family_name="o'brien nakamura"))
+    assert again.status_code == 400
+    html = again.get_data(as_text=True)
+    assert reference in html and "Riverside IDVA" in html
+    assert count(app, Case) == 1
+    confirmed = post_form(client, "/cases/new", new_case_form(confirm_not_duplicate="y"))
+    assert confirmed.status_code == 302
+    assert count(app, Case) == 2
+
+
+def test_bad_input_names_each_problem_and_stores_nothing(app, client, auth, people):
+    auth.login("idva@example.org")
+    future = (date.today() + timedelta(days=3)).isoformat()
+    response = post_form(client, "/cases/new", new_case_form(
+        survivor_given_name="", survivor_date_of_birth=future, contact_phone="call me maybe"))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "There is a problem" in html
+    assert 'href="#survivor_given_name"' in html and "Enter the survivor&#39;s first name" in html
+    assert "must be in the past" in html
+    assert "Enter a phone number" in html
+    assert count(app, Case) == 0
+
+
+def test_assessments_side_by_side_with_disagreement_and_chart(app, client, auth, people, make):
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                         {"assessed_on": TODAY, **survivor_answers(15), "police_callouts": "2"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    auth.logout()
+    auth.login("programme@example.org")
+    response = post_form(client, f"/cases/{reference}/assessments/new/perpetrator",
+                         {"assessed_on": TODAY, **perpetrator_answers("low")})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        rows = db.session.scalars(select(Assessment).order_by(Assessment.side)).all()
+        assert [(a.side, a.score, a.level) for a in rows] == [("perpetrator", 20, "low"), ("survivor", 15, "high")]
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "The two services disagree on the level of risk" in page
+    assert "<svg" in page and "Risk level over time" in page
+
+
+def test_assessment_validation_and_professional_judgement_rationale(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    answers = survivor_answers(3)
+    answers.pop("item_injury")
+    response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                         {"assessed_on": "2001-01-01", **answers, "raise_to_high": "y"})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Answer question 1" in html and 'href="#item_injury"' in html
+    assert count(app, Assessment) == 0
+    response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                         {"assessed_on": TODAY, **survivor_answers(3), "raise_to_high": "y"})
+    assert response.status_code == 400
+    assert "Explain why professional judgement" in response.get_data(as_text=True)
+    response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                         {"assessed_on": TODAY, **survivor_answers(3), "raise_to_high": "y",
+                          "rationale": "Recent threats with a knife reported by a neighbour"})
+    assert response.status_code == 302
+    with app.app_context():
+        stored = db.session.scalars(select(Assessment)).one()
+        assert (stored.score, stored.form_level, stored.level, stored.judgement_raised) == (3, "standard", "high", True)
+
+
+def test_correction_supersedes_and_keeps_both(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    post_form(client, f"/cases/{reference}/assessments/new/survivor", {"assessed_on": TODAY, **survivor_answers(4)})
+    with app.app_context():
+        first = db.session.scalars(select(Assessment)).one().id
+    url = f"/cases/{reference}/assessments/new/survivor?supersedes={first}"
+    response = post_form(client, url, {"assessed_on": TODAY, **survivor_answers(11)})
+    assert response.status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(select(Assessment).order_by(Assessment.score)).all()
+        assert [a.score for a in rows] == [4, 11]
+        assert rows[1].supersedes_id == first
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Replaced by a correction" in page
+    assert re.search(r'risk-level--medium">Medium', page)
+
+
+def test_programme_events_alert_the_survivor_side_only(app, client, auth, people, make):
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("programme@example.org")
+    response = post_form(client, f"/cases/{reference}/events/new",
+                         {"kind": "missed_session", "occurred_on": TODAY, "note": "Second missed session"})
+    assert response.status_code == 302
+    programme_page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "New from the programme" not in programme_page
+    auth.logout()
+    auth.login("idva@example.org")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "New from the programme" in page and "Second missed session" in page
+    with app.app_context():
+        event_id = db.session.scalars(select(ProgrammeEvent)).one().id
+    post_form(client, f"/cases/{reference}/events/{event_id}/seen", {}, page=f"/cases/{reference}")
+    assert "New from the programme" not in client.get(f"/cases/{reference}").get_data(as_text=True)
+    # Survivor-side staff cannot record programme events: the flow is one way.
+    denied = post_form(client, f"/cases/{reference}/events/new", {"kind": "attended", "occurred_on": TODAY},
+                       page=f"/cases/{reference}")
+    assert denied.status_code == 403
+    assert count(app, ProgrammeEvent) == 1
+
+
+def test_referral_records_consent_and_detects_repeats(app, client, auth, people, make):
+    first = make.case(people["idva"], survivor=("Ana", "Silva", date(1991, 3, 4)),
+                      perpetrator=("Rui", "Costa", date(1989, 1, 2)))
+    auth.login("idva@example.org")
+    missing = post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
+                                                          "consent": "not_sought_unsafe"})
+    assert missing.status_code == 400
+    assert "record who decided to share and why" in missing.get_data(as_text=True)
+    assert count(app, Referral) == 0
+    response = post_form(client, f"/cases/{first}/refer", {
+        "reasons": "professional_judgement", "consent": "not_sought_unsafe",
+        "decided_by": "Team manager, IDVA service", "consent_reason": "He monitors her phone"})
+    assert response.status_code == 302
+    second = make.case(people["idva"], survivor=("ANA", "silva", date(1991, 3, 4)),
+                       perpetrator=("Rui", "Costa", date(1989, 1, 2)))
+    response = post_form(client, f"/cases/{second}/refer", {"reasons": "professional_judgement", "consent": "given"})
+    assert response.status_code == 302
+    with app.app_context():
+        later = db.session.scalars(select(Referral).order_by(Referral.referred_at.desc())).first()
+        assert "repeat" in later.reasons and later.repeat_of_id is not None
+        assert later.case.status.value == "referred"
+
+
+def test_two_people_editing_the_survivor_get_a_conflict_not_an_overwrite(app, client, auth, people, make):
+    reference = make.case(people["idva"], survivor=("Maya", "Ross", None))
+    auth.login("idva@example.org")
+    form_page = client.get(f"/cases/{reference}/survivor").get_data(as_text=True)
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', form_page).group(1)
+    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', form_page).group(1)
+    base = {"csrf_token": token, "survivor_given_name": "Maya", "survivor_date_of_birth": ""}
+    first = client.post(f"/cases/{reference}/survivor", data={**base, "version": version,
+                                                              "survivor_family_name": "Ross-Hill"})
+    assert first.status_code == 302
+    second = client.post(f"/cases/{reference}/survivor", data={**base, "version": version,
+                                                               "survivor_family_name": "Rossi"})
+    assert second.status_code == 409
+    html = second.get_data(as_text=True)
+    assert "Someone else changed this record" in html and 'value="Rossi"' in html
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        assert case.survivor.family_name == "Ross-Hill"
+
+
+def test_agency_outside_the_case_learns_only_that_it_exists(app, client, auth, people, make):
+    reference = make.case(people["idva"], survivor=("Secret", "Name", None))
+    auth.login("police@example.org")
+    response = client.get(f"/cases/{reference}")
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "Riverside IDVA" in html and "Secret" not in html
+    with app.app_context():
+        denied = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.outcome == "denied")).all()
+        assert [e.case_ref for e in denied] == [reference]
+
+
+def test_emergency_access_is_time_limited_reasoned_and_logged(app, client, auth, people, make):
+    reference = make.case(people["idva"], survivor=("Grace", "Hope", None))
+    auth.login("police@example.org")
+    short = post_form(client, f"/cases/{reference}/emergency-access", {"reason": "urgent"})
+    assert short.status_code == 400
+    assert count(app, EmergencyAccess) == 0
+    response = post_form(client, f"/cases/{reference}/emergency-access",
+                         {"reason": "Officers at the address now; need the safety plan and contacts"})
+    assert response.status_code == 302
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Grace Hope" in page
+    with app.app_context():
+        view = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "case.view")).one()
+        assert view.purpose == "emergency access"
+        grant = db.session.scalars(select(EmergencyAccess)).one()
+        grant.expires_at = grant.expires_at - timedelta(days=1)
+        db.session.commit()
+    assert client.get(f"/cases/{reference}").status_code == 403
+
+
+@pytest.mark.parametrize("name", ["Ólafur Þórsson", "Мария Иванова", "李 小龍", "Siân D'Arcy-Smith", "Nguyễn Thị"])
+def test_unicode_names_round_trip_and_match(app, client, auth, people, name):
+    given, family = name.split(" ", 1)
+    auth.login("idva@example.org")
+    response = post_form(client, "/cases/new", new_case_form(survivor_given_name=given, survivor_family_name=family))
+    reference = response.headers["Location"].rsplit("/", 1)[-1]
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        assert case.survivor.given_name == given and case.survivor.family_name == family
+    again = post_form(client, "/cases/new", new_case_form(survivor_given_name=given.upper(),
+                                                          survivor_family_name=family.lower()))
+    assert reference in again.get_data(as_text=True)

@@ -13,8 +13,11 @@ from pathlib import Path
 
 from riskhub import audit
 from riskhub.extensions import db
-from riskhub.models.accounts import AgencyKind, Role
-from riskhub.operations import accounts, cases
+from riskhub.models.accounts import AgencyKind, Role, User
+from riskhub.models.cases import Case
+from riskhub.models.events import EventKind
+from riskhub.models.referrals import Consent, ReferralReason
+from riskhub.operations import accounts, assessments, cases, events, referrals
 
 AGENCIES = [
     ("Northshire Police", AgencyKind.POLICE),
@@ -57,6 +60,33 @@ CASES = [
 CASE_AGENCIES = ["Northshire IDVA Service", "Northshire Police", "Safer Futures Programme"]
 
 
+SURVIVOR_YES_COUNTS = [16, 11, 7, 14, 9]
+PERPETRATOR_LEVELS = ["high", "medium", "medium", "high", "low"]
+
+
+def _demo_history(case: Case, number: int, idva: User, programme: User) -> None:
+    """Assessments from both services, programme events and referrals for one demo case."""
+    survivor_form = assessments.current_form("survivor")
+    yes = SURVIVOR_YES_COUNTS[number]
+    answers = {item.id: ("yes" if i < yes else "no") for i, item in enumerate(survivor_form.items)}
+    today = date.today()
+    assessments.record_assessment(case, survivor_form, assessments.Submission(
+        assessed_on=today, answers=answers, sources={}, police_callouts=number + 2,
+    ), assessor=idva)
+    perpetrator_form = assessments.current_form("perpetrator")
+    ratings = {item.id: str((i + number) % 3) for i, item in enumerate(perpetrator_form.items)}
+    assessments.record_assessment(case, perpetrator_form, assessments.Submission(
+        assessed_on=today, answers=ratings, sources={}, judgement_level=PERPETRATOR_LEVELS[number],
+        firearms_access="no",
+    ), assessor=programme)
+    events.record_event(case, EventKind.STARTED, today, "Attended the assessment session", by=programme)
+    if number in (1, 3):
+        events.record_event(case, EventKind.MISSED, today, "No reason given", by=programme)
+    if number in (0, 1, 3):
+        referrals.refer_case(case, by=idva, reasons={ReferralReason.PROFESSIONAL_JUDGEMENT},
+                             consent=Consent.GIVEN)
+
+
 def load_demo_data(logins_file: Path) -> list[str]:
     """Create the demo data once; return the login lines (from the file on later runs)."""
     if accounts.find_user_by_email(USERS[0][0]) is not None:
@@ -71,15 +101,23 @@ def load_demo_data(logins_file: Path) -> list[str]:
                                             password=password, actor=audit.SYSTEM)
         lines.append(f"{email:32} {password}   ({', '.join(sorted(r.value for r in roles))}; {agency})")
     idva = users["idva@demo.riskhub.test"]
-    for survivor, perpetrator, contact in CASES:
+    programme = users["programme@demo.riskhub.test"]
+    for number, (survivor, perpetrator, contact) in enumerate(CASES):
         case = cases.create_case(
             creator=idva,
             survivor=cases.PersonDetails(*survivor),
             perpetrators=[cases.PersonDetails(*perpetrator)],
             contact=contact,
+            survivor_profile=cases.SurvivorProfile(language="English" if number != 2 else "Polish",
+                                                   interpreter_needed=number == 2),
+            perpetrator_profile=cases.PerpetratorProfile(relationship="partner" if number % 2 else "ex_partner",
+                                                         weapons_access="unknown"),
         )
         for name in CASE_AGENCIES[1:]:
             cases.involve_agency(case, agencies[name], by=idva)
+        if number in (0, 3):
+            cases.add_child(case, "Child", survivor[1], 4 + number, True, by=idva)
+        _demo_history(case, number, idva, programme)
     db.session.commit()
     logins_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -157,6 +157,11 @@ def test_programme_events_alert_the_survivor_side_only(app, client, auth, people
     assert "New from the programme" not in programme_page
     auth.logout()
     auth.login("idva@example.org")
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "New from the programme" in dashboard and f"{reference}</a>: Missed a session" in dashboard
+    with app.app_context():
+        logged = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "case.alerts")).one()
+        assert logged.case_ref == reference
     page = client.get(f"/cases/{reference}").get_data(as_text=True)
     assert "New from the programme" in page and "Second missed session" in page
     with app.app_context():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
 
-from riskhub import policy
+from riskhub import audit, policy
 from riskhub.access import cases_for_viewer, current_viewer
 from riskhub.extensions import db
+from riskhub.operations import events as event_ops
 
 bp = Blueprint("main", __name__)
 
@@ -17,8 +19,14 @@ bp = Blueprint("main", __name__)
 def dashboard() -> str:
     """What the signed-in user can do next, by role."""
     viewer = current_viewer()
+    alerts = event_ops.open_alerts_for(viewer.agency_id) if policy.sees_event_alerts(viewer) else []
+    actor = audit.actor_for(current_user)
+    for reference in sorted({reference for reference, _ in alerts}):
+        audit.record("case.alerts", actor=actor, object_type="case", case_ref=reference,
+                     sections=(policy.SECTION_EVENTS,))
     return render_template(
         "main/dashboard.html",
+        alerts=alerts,
         cases=cases_for_viewer(),
         may_work_cases=policy.may_work_cases(viewer),
         may_administer=policy.may_administer(viewer),

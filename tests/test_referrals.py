@@ -1,0 +1,106 @@
+"""Referral reasons established by assessments, the queue, thresholds and the worker rule."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from riskhub.extensions import db
+from riskhub.models.assessments import Assessment
+from riskhub.models.cases import Case, CaseWorker
+from riskhub.models.referrals import Referral
+from tests.conftest import post_form
+from tests.test_cases import survivor_answers
+
+TODAY = date.today().isoformat()
+
+
+def assess(client, reference: str, yes: int, callouts: str = "") -> None:
+    response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                         {"assessed_on": TODAY, **survivor_answers(yes), "police_callouts": callouts})
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def test_high_score_and_callouts_add_reasons_automatically(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    assess(client, reference, 14, callouts="6")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Potential escalation" in page
+    form = client.get(f"/cases/{reference}/refer").get_data(as_text=True)
+    assert "Visible high risk" in form and "Potential escalation" in form
+    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"})
+    assert response.status_code == 302
+    with app.app_context():
+        referral = db.session.scalars(select(Referral)).one()
+        assert referral.reasons == "escalation,visible_high_risk"
+
+
+def test_a_case_is_not_referred_twice_while_waiting(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    data = {"reasons": "professional_judgement", "consent": "given"}
+    assert post_form(client, f"/cases/{reference}/refer", data).status_code == 302
+    again = post_form(client, f"/cases/{reference}/refer", data)
+    assert again.status_code == 400
+    assert "already waiting" in again.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(select(Referral)).all()) == 1
+
+
+def test_referral_needs_a_reason(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"})
+    assert response.status_code == 400
+    assert "Choose at least one reason" in response.get_data(as_text=True)
+
+
+class TestThresholds:
+    @pytest.fixture
+    def app_config(self):
+        return {"RISK_THRESHOLDS": {"survivor-ric": {"medium": 5, "high": 8}}, "ESCALATION_CALLOUTS": 3}
+
+    def test_deployment_thresholds_change_the_bands(self, app, client, auth, people, make):
+        reference = make.case(people["idva"])
+        auth.login("idva@example.org")
+        assess(client, reference, 8, callouts="3")
+        with app.app_context():
+            assert db.session.scalars(select(Assessment)).one().level == "high"
+        assert "Potential escalation" in client.get(f"/cases/{reference}").get_data(as_text=True)
+
+
+def test_referral_queue_lists_waiting_cases_for_chairs_only(app, client, auth, people, make):
+    first = make.case(people["idva"], involve=(people["police_agency"],))
+    second = make.case(people["idva"])
+    auth.login("idva@example.org")
+    for reference in (first, second):
+        post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"})
+    assert client.get("/referrals").status_code == 403
+    auth.logout()
+    auth.login("chair@example.org")
+    html = client.get("/referrals").get_data(as_text=True)
+    assert html.index(first) < html.index(second)
+    assert "Professional judgement" in html
+
+
+def test_the_same_person_cannot_work_both_sides(app, client, auth, people, make):
+    from riskhub.models.accounts import User
+    from riskhub.models.cases import WorkerSide
+    from riskhub.operations import OperationError
+    from riskhub.operations import cases as ops
+
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        idva = db.session.get(User, people["idva"])
+        assert [(w.user_id, w.side.value) for w in case.workers] == [(idva.id, "survivor")]
+        with pytest.raises(OperationError, match="cannot support both"):
+            ops.assign_worker(case, idva, WorkerSide.PERPETRATOR, by=idva)
+    auth.login("programme@example.org")
+    post_form(client, f"/cases/{reference}/workers", {}, page=f"/cases/{reference}")
+    with app.app_context():
+        sides = {w.side.value for w in db.session.scalars(select(CaseWorker))}
+        assert sides == {"survivor", "perpetrator"}

@@ -8,7 +8,7 @@ every stored assessment names the form key and version it was answered on.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -132,7 +132,7 @@ class Catalogue:
             raise TemplateError(f"no assessment form {key or ''} is installed for the {side} side")
         return max(candidates, key=lambda t: (t.key, t.version))
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Template]:
         return iter(sorted(self._by_id.values(), key=lambda t: (t.side, t.key, t.version)))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
-from riskhub.extensions import db
+from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, utcnow
 
 
@@ -52,7 +52,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
-class Agency(db.Model):
+class Agency(Base):
     """An organisation taking part in the joint meetings. Its name is organisational data."""
 
     __tablename__ = "agencies"
@@ -76,7 +76,7 @@ class Agency(db.Model):
         return self.kind == AgencyKind.PERPETRATOR_PROGRAMME
 
 
-class User(db.Model):
+class User(Base):
     """A person who signs in. Email and name are personal data, so they are encrypted."""
 
     __tablename__ = "users"
@@ -136,7 +136,7 @@ class User(db.Model):
         return self.session_token
 
 
-class UserRole(db.Model):
+class UserRole(Base):
     """One role held by one user."""
 
     __tablename__ = "user_roles"
@@ -147,7 +147,7 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(20), primary_key=True)
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """A signed-in session held on the server; the browser keeps only a random token.
 
     Ending the row (sign-out, deactivation, an admin's "end sessions", timeouts) ends the
@@ -167,7 +167,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class SignInThrottle(db.Model):
+class SignInThrottle(Base):
     """Failed sign-ins per account or per client address, with the lock they earned.
 
     The key is a keyed hash of the email or address, so the table names nobody.

@@ -9,11 +9,11 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, Larg
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT
-from riskhub.extensions import db
+from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, EncryptedJSON, utcnow
 
 
-class Assessment(db.Model):
+class Assessment(Base):
     """One submitted assessment on one form version.
 
     Score and level stay in plain columns (they order agendas and queues and name nobody);

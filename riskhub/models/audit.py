@@ -8,12 +8,12 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from riskhub.extensions import db
+from riskhub.extensions import Base
 
 GENESIS_HASH = bytes(32)
 
 
-class AccessLogEntry(db.Model):
+class AccessLogEntry(Base):
     """One event. Holds identifiers and section names only: never names, narratives or contact data."""
 
     __tablename__ = "access_log"
@@ -44,7 +44,7 @@ class AccessLogEntry(db.Model):
     )
 
 
-class AuditChainHead(db.Model):
+class AuditChainHead(Base):
     """The single row holding the chain's tip; updating it first serialises appends."""
 
     __tablename__ = "audit_chain_head"

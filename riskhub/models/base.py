@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 from flask import current_app
 from sqlalchemy import MetaData
@@ -27,6 +27,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@overload
+def as_utc(moment: datetime) -> datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
 def as_utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; treat them as the UTC they were stored as."""
     if moment is None or moment.tzinfo is not None:
@@ -99,7 +103,7 @@ class Encrypted:
 
 def encrypted_attributes(model: type) -> list[Encrypted]:
     """Every encrypted attribute a model declares (used by key rotation and tests)."""
-    found = []
+    found: list[Encrypted] = []
     for klass in model.__mro__:
         found.extend(v for v in vars(klass).values() if isinstance(v, Encrypted))
     return found

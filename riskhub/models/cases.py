@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, Larg
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT, normalise_for_index, normalise_phone
-from riskhub.extensions import db
+from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, EncryptedJSON, utcnow
 
 
@@ -32,7 +32,7 @@ class PersonRole(enum.StrEnum):
     CHILD = "child"
 
 
-class Case(db.Model):
+class Case(Base):
     """One survivor's case. Users see the readable reference; the id stays internal."""
 
     __tablename__ = "cases"
@@ -73,7 +73,7 @@ class Case(db.Model):
         return frozenset(i.agency_id for i in self.involvements)
 
 
-class CaseAgency(db.Model):
+class CaseAgency(Base):
     """An agency involved in a case: the legitimate relationship that lets its staff see it."""
 
     __tablename__ = "case_agencies"
@@ -91,7 +91,7 @@ class CaseAgency(db.Model):
     agency = relationship("Agency", lazy="joined")
 
 
-class Person(db.Model):
+class Person(Base):
     """Survivor, person causing harm, or child. Every identifying field is encrypted."""
 
     __tablename__ = "people"
@@ -140,7 +140,7 @@ class Person(db.Model):
         return date.fromisoformat(text) if text else None
 
 
-class SurvivorContact(db.Model):
+class SurvivorContact(Base):
     """The contact and location compartment: survivor-side only, under its own key."""
 
     __tablename__ = "survivor_contacts"
@@ -170,7 +170,7 @@ class SurvivorContact(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ReferenceCounter(db.Model):
+class ReferenceCounter(Base):
     """Last case number issued per year; updated under a row lock so references never clash."""
 
     __tablename__ = "reference_counters"
@@ -179,7 +179,7 @@ class ReferenceCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class CaseStatusChange(db.Model):
+class CaseStatusChange(Base):
     """One step in a case's status history."""
 
     __tablename__ = "case_status_changes"
@@ -196,7 +196,7 @@ class WorkerSide(enum.StrEnum):
     PERPETRATOR = "perpetrator"
 
 
-class CaseWorker(db.Model):
+class CaseWorker(Base):
     """A named worker for one side of a case; one person may not hold both sides."""
 
     __tablename__ = "case_workers"
@@ -207,7 +207,7 @@ class CaseWorker(db.Model):
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class EmergencyAccess(db.Model):
+class EmergencyAccess(Base):
     """Time-limited access to a case by someone outside it, with a written reason, for audit review."""
 
     __tablename__ = "emergency_access"
@@ -229,7 +229,7 @@ class EmergencyAccess(db.Model):
     __table_args__ = (Index("ix_emergency_access_user_case", "user_id", "case_id", "expires_at"),)
 
 
-class CaseNote(db.Model):
+class CaseNote(Base):
     """A note on a case. Survivor-confidential notes are under the survivor-only key."""
 
     __tablename__ = "case_notes"

@@ -10,7 +10,7 @@ from sqlalchemy import Date, DateTime, Enum, ForeignKey, LargeBinary, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
-from riskhub.extensions import db
+from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, utcnow
 
 
@@ -45,7 +45,7 @@ EVENT_LABELS = {
 }
 
 
-class ProgrammeEvent(db.Model):
+class ProgrammeEvent(Base):
     """Recorded by programme staff; shown to survivor-side workers on the case as an alert."""
 
     __tablename__ = "programme_events"
@@ -67,7 +67,7 @@ class ProgrammeEvent(db.Model):
     acknowledgements: Mapped[list[EventAcknowledgement]] = relationship(cascade="all, delete-orphan")
 
 
-class EventAcknowledgement(db.Model):
+class EventAcknowledgement(Base):
     """A survivor-side agency has seen an event alert."""
 
     __tablename__ = "event_acknowledgements"

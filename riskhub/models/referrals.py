@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, Enum, ForeignKey, Index, LargeBinary, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
-from riskhub.extensions import db
+from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, utcnow
 
 
@@ -53,7 +53,7 @@ def _enum(kind: type[enum.Enum]) -> Enum:
     return Enum(kind, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
 
 
-class Referral(db.Model):
+class Referral(Base):
     """A case sent to the joint meeting, with reasons and the consent basis."""
 
     __tablename__ = "referrals"

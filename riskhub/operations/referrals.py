@@ -99,4 +99,4 @@ def referral_queue() -> list[Referral]:
 
 
 def days_waiting(referral: Referral) -> int:
-    return (utcnow() - as_utc(referral.referred_at)).days  # type: ignore[operator]
+    return (utcnow() - as_utc(referral.referred_at)).days

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -27,8 +28,10 @@ def _case_workers_only() -> None:
     access.require(policy.may_work_cases, "assessments.denied")
 
 
-def _submission(form: object, template: Template) -> ops.Submission:
-    data = lambda name: getattr(form, name).data if hasattr(form, name) else None  # noqa: E731
+def _submission(form: Any, template: Template) -> ops.Submission:
+    def data(name: str) -> Any:
+        return getattr(form, name).data if hasattr(form, name) else None
+
     return ops.Submission(
         assessed_on=data("assessed_on"),
         answers={i.id: data(item_field(i.id)) for i in template.items},

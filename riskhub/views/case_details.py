@@ -29,7 +29,7 @@ def _back(case: Case) -> Response:
     return redirect(url_for("cases.show", reference=case.reference))
 
 
-def _version(form: object) -> int | None:
+def _version(form: SurvivorForm | ContactForm) -> int | None:
     raw = form.version.data
     return int(raw) if raw and str(raw).isdigit() else None
 

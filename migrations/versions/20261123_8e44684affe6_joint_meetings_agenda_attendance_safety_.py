@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('referral_id', sa.Uuid(), nullable=True),
     sa.Column('heard_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('minutes_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('survivor_minutes_enc', sa.LargeBinary(), nullable=True),
     sa.Column('decisions_enc', sa.LargeBinary(), nullable=True),
     sa.Column('informs_survivor_enc', sa.LargeBinary(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from riskhub.crypto import CASE_CONTENT
+from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT
 from riskhub.extensions import Base
 from riskhub.models.base import Encrypted, utcnow
 
@@ -129,11 +129,13 @@ class AgendaItem(Base):
     referral_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referrals.id"))
     heard_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     minutes_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    survivor_minutes_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     decisions_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     informs_survivor_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    minutes = Encrypted(CASE_CONTENT)  # discussion summary
+    minutes = Encrypted(CASE_CONTENT)  # discussion summary, shared with every attending agency
+    survivor_minutes = Encrypted(SURVIVOR_CONTACT)  # what only survivor-side agencies may read
     decisions = Encrypted(CASE_CONTENT)
     informs_survivor = Encrypted(CASE_CONTENT)  # who tells the survivor the outcome
 

@@ -1,0 +1,115 @@
+"""Safety actions: agreed at meetings, owned by agencies, carried forward until done."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Agency, User
+from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, NotDoneReason, SafetyAction
+from riskhub.operations import OperationError
+from riskhub.operations.cases import check_version
+from riskhub.operations.meetings import ensure_open
+
+OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class ActionPlan:
+    description: str
+    owner_agency_id: uuid.UUID
+    owner_user_id: uuid.UUID | None
+    deadline: date
+
+
+def agree_action(item: AgendaItem, plan: ActionPlan, *, by: User) -> SafetyAction:
+    """Record an action agreed for the case under discussion."""
+    meeting = item.meeting
+    ensure_open(meeting)
+    if item.case is None:
+        raise OperationError("Actions belong to a case on the agenda")
+    if not plan.description.strip():
+        raise OperationError("Describe the action", "description")
+    if plan.deadline < meeting.starts_at.date():
+        raise OperationError("The deadline cannot be before the meeting", "deadline")
+    if plan.owner_agency_id not in item.case.agency_ids:
+        raise OperationError("The owner must be an agency involved in the case", "owner_agency")
+    if plan.owner_user_id is not None:
+        owner = db.session.get(User, plan.owner_user_id)
+        if owner is None or owner.agency_id != plan.owner_agency_id:
+            raise OperationError("The owner person must work for the owner agency", "owner_user")
+    action = SafetyAction(case_id=item.case.id, meeting_id=meeting.id, owner_agency_id=plan.owner_agency_id,
+                          owner_user_id=plan.owner_user_id, deadline=plan.deadline, status=ActionStatus.OPEN)
+    action.description = plan.description.strip()
+    db.session.add(action)
+    db.session.flush()
+    audit.record("action.create", actor=audit.actor_for(by), object_type="safety_action", object_id=action.id,
+                 case_ref=item.case.reference)
+    return action
+
+
+def may_update(action: SafetyAction, user: User) -> bool:
+    """The owner agency's staff, and the chair of the meeting that agreed it."""
+    return user.agency_id == action.owner_agency_id or user.id == action.meeting.chair_id
+
+
+def update_action(action: SafetyAction, *, status: ActionStatus, note: str, reason: NotDoneReason | None,
+                  version: int | None, by: User, today: date | None = None) -> None:
+    """Report progress; "not done" needs the reason, "done" a completion note."""
+    check_version(action, version)
+    if status == ActionStatus.NOT_DONE and reason is None:
+        raise OperationError("Say why the action was not done", "reason")
+    if status in (ActionStatus.DONE, ActionStatus.NOT_DONE) and not note.strip():
+        raise OperationError("Add a note saying what happened", "note")
+    action.status = status
+    action.not_done_reason = reason if status == ActionStatus.NOT_DONE else None
+    action.status_reported_on = today or date.today()
+    if note.strip():
+        action.completion_note = note.strip()
+    db.session.flush()
+    audit.record("action.update", actor=audit.actor_for(by), object_type="safety_action", object_id=action.id,
+                 case_ref=action.case.reference, purpose=status.value)
+
+
+def actions_for_user(user: User) -> list[SafetyAction]:
+    """Open actions owned by this person, soonest deadline first."""
+    return list(db.session.scalars(
+        select(SafetyAction).where(SafetyAction.owner_user_id == user.id, SafetyAction.status.in_(OPEN_STATUSES))
+        .order_by(SafetyAction.deadline)
+    ))
+
+
+def actions_for_agency(agency: Agency, *, include_closed: bool = False) -> list[SafetyAction]:
+    """The agency's actions, soonest deadline first."""
+    query = select(SafetyAction).where(SafetyAction.owner_agency_id == agency.id)
+    if not include_closed:
+        query = query.where(SafetyAction.status.in_(OPEN_STATUSES))
+    return list(db.session.scalars(query.order_by(SafetyAction.deadline)))
+
+
+def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:
+    return list(db.session.scalars(select(SafetyAction).where(SafetyAction.case_id == case_id)
+                                   .order_by(SafetyAction.deadline)))
+
+
+def carried_forward(meeting: Meeting) -> list[SafetyAction]:
+    """Open actions agreed at earlier meetings: reviewed first at this one."""
+    return list(db.session.scalars(
+        select(SafetyAction).join(Meeting, Meeting.id == SafetyAction.meeting_id)
+        .where(SafetyAction.status.in_(OPEN_STATUSES), Meeting.starts_at < meeting.starts_at)
+        .order_by(SafetyAction.deadline)
+    ))
+
+
+def not_done_by_agency() -> list[SafetyAction]:
+    """Actions not done because the agency did not act: for escalation to the steering group."""
+    return list(db.session.scalars(
+        select(SafetyAction).where(SafetyAction.status == ActionStatus.NOT_DONE,
+                                   SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT)
+        .order_by(SafetyAction.deadline)
+    ))

@@ -1,0 +1,102 @@
+"""Running a meeting: attendance and confidentiality, minutes as you go, hearing cases, closing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Agency, User
+from riskhub.models.base import utcnow
+from riskhub.models.cases import CaseStatus
+from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting, MeetingStatus
+from riskhub.models.referrals import ReferralStatus
+from riskhub.operations import OperationError
+from riskhub.operations.cases import change_status, check_version
+from riskhub.operations.meetings import ensure_open
+
+
+def add_attendance(meeting: Meeting, kind: AttendanceKind, agency: Agency, *, name: str = "",
+                   user: User | None = None, info_sent_on: date | None = None, by: User) -> Attendance:
+    """Record an attendee, an apology (and whether information was sent) or an observer."""
+    ensure_open(meeting)
+    if user is None and not name.strip():
+        raise OperationError("Enter the person's name", "name")
+    if user is not None and any(a.user_id == user.id for a in meeting.attendance):
+        raise OperationError("This person is already recorded for this meeting", "user")
+    row = Attendance(meeting_id=meeting.id, kind=kind, agency_id=agency.id, user_id=user.id if user else None,
+                     info_sent=info_sent_on is not None, info_sent_on=info_sent_on)
+    row.name = user.name if user is not None else name.strip()
+    meeting.attendance.append(row)
+    db.session.flush()
+    audit.record("meeting.attendance", actor=audit.actor_for(by), object_type="meeting", object_id=meeting.id,
+                 purpose=kind.value)
+    return row
+
+
+def confirm_confidentiality(meeting: Meeting, row: Attendance, *, by: User) -> None:
+    """An attendee has read and signed the confidentiality statement (once per meeting)."""
+    ensure_open(meeting)
+    if row.kind == AttendanceKind.APOLOGY:
+        raise OperationError("Apologies do not sign the confidentiality statement")
+    if row.confidentiality_confirmed_at is None:
+        row.confidentiality_confirmed_at = utcnow()
+        db.session.flush()
+        audit.record("meeting.confidentiality", actor=audit.actor_for(by), object_type="meeting",
+                     object_id=meeting.id)
+
+
+def has_confirmed(meeting: Meeting, user: User) -> bool:
+    """No case content is shown to an attendee before they confirm confidentiality."""
+    return any(a.user_id == user.id and a.confidentiality_confirmed_at is not None for a in meeting.attendance)
+
+
+def start_meeting(meeting: Meeting, *, by: User) -> None:
+    ensure_open(meeting)
+    if meeting.status == MeetingStatus.SCHEDULED:
+        meeting.status = MeetingStatus.IN_PROGRESS
+        db.session.flush()
+        audit.record("meeting.start", actor=audit.actor_for(by), object_type="meeting", object_id=meeting.id)
+
+
+def save_minutes(item: AgendaItem, *, minutes: str, decisions: str, informs_survivor: str,
+                 version: int | None, by: User) -> None:
+    """Save what was said about a case; an out-of-date copy is refused, never silently merged."""
+    ensure_open(item.meeting)
+    check_version(item, version)
+    item.minutes = minutes.strip()
+    item.decisions = decisions.strip()
+    item.informs_survivor = informs_survivor.strip()
+    db.session.flush()
+    audit.record("meeting.minutes", actor=audit.actor_for(by), object_type="agenda_item", object_id=item.id,
+                 case_ref=item.case.reference if item.case else None, sections=("minutes",))
+
+
+def mark_heard(item: AgendaItem, *, by: User) -> None:
+    """The case has been discussed: its referral is heard and the case status follows."""
+    ensure_open(item.meeting)
+    if item.kind != ItemKind.CASE:
+        raise OperationError("Only cases are marked as heard")
+    if item.heard_at is None:
+        item.heard_at = utcnow()
+        if item.referral is not None:
+            item.referral.status = ReferralStatus.HEARD
+        change_status(item.case, CaseStatus.HEARD, by=by)
+        db.session.flush()
+        audit.record("meeting.heard", actor=audit.actor_for(by), object_type="agenda_item", object_id=item.id,
+                     case_ref=item.case.reference)
+
+
+def close_meeting(meeting: Meeting, *, by: User) -> list[str]:
+    """Close the meeting; cases not heard go back to the referral queue. Returns their references."""
+    ensure_open(meeting)
+    returned = []
+    for item in meeting.items:
+        if item.kind == ItemKind.CASE and item.heard_at is None and item.referral is not None:
+            item.referral.status = ReferralStatus.WAITING
+            returned.append(item.case.reference)
+    meeting.status = MeetingStatus.CLOSED
+    meeting.closed_at = utcnow()
+    db.session.flush()
+    audit.record("meeting.close", actor=audit.actor_for(by), object_type="meeting", object_id=meeting.id)
+    return returned

@@ -1,0 +1,234 @@
+"""Scheduling meetings and building their agendas from the referral queue."""
+
+from __future__ import annotations
+
+import calendar
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Agency, User
+from riskhub.models.base import as_utc, utcnow
+from riskhub.models.cases import Case, PersonRole
+from riskhub.models.meetings import (
+    AgendaGroup,
+    AgendaItem,
+    ItemKind,
+    Meeting,
+    MeetingInvite,
+    MeetingStatus,
+)
+from riskhub.models.referrals import Referral, ReferralStatus
+from riskhub.operations import OperationError
+
+REPEATS = {"none": 0, "weekly": 7, "fortnightly": 14, "monthly": -1}
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def _reference() -> str:
+    while True:
+        candidate = "MTG-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+        if db.session.scalar(select(Meeting.id).where(Meeting.reference == candidate)) is None:
+            return candidate
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    month = moment.month - 1 + months
+    year, month = moment.year + month // 12, month % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def occurrence_times(first: datetime, repeat: str, count: int) -> list[datetime]:
+    """Start times of a series: weekly, fortnightly or monthly (same day of the month)."""
+    step = REPEATS[repeat]
+    if step == 0:
+        return [first]
+    if step < 0:
+        return [_add_months(first, n) for n in range(count)]
+    return [first + timedelta(days=step * n) for n in range(count)]
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    starts_at: datetime
+    duration_minutes: int
+    venue: str
+    online_link: str
+    agency_ids: frozenset[uuid.UUID]
+    repeat: str = "none"
+    occurrences: int = 1
+    slot_minutes: int = 12
+
+
+def schedule_meetings(plan: MeetingPlan, *, chair: User) -> list[Meeting]:
+    """Create a meeting, or each occurrence of a repeating series as its own meeting."""
+    if as_utc(plan.starts_at) <= utcnow():
+        raise OperationError("The meeting must start in the future", "starts_at")
+    if not plan.venue.strip() and not plan.online_link.strip():
+        raise OperationError("Enter a venue or an online link", "venue")
+    if not plan.agency_ids:
+        raise OperationError("Invite at least one agency", "agencies")
+    count = 1 if plan.repeat == "none" else plan.occurrences
+    series = uuid.uuid4() if count > 1 else None
+    meetings = []
+    for starts_at in occurrence_times(plan.starts_at, plan.repeat, count):
+        meeting = Meeting(
+            reference=_reference(), series_id=series, starts_at=starts_at, duration_minutes=plan.duration_minutes,
+            venue=plan.venue.strip(), online_link=plan.online_link.strip(), chair_id=chair.id,
+            status=MeetingStatus.SCHEDULED, slot_minutes=plan.slot_minutes,
+        )
+        meeting.invites = [MeetingInvite(agency_id=a) for a in sorted(plan.agency_ids)]
+        meeting.items = [
+            AgendaItem(kind=ItemKind.ACTIONS_REVIEW, agenda_group=AgendaGroup.ACTIONS_REVIEW, position=0),
+            AgendaItem(kind=ItemKind.OTHER_BUSINESS, agenda_group=AgendaGroup.OTHER_BUSINESS, position=1),
+        ]
+        db.session.add(meeting)
+        meetings.append(meeting)
+    db.session.flush()
+    for meeting in meetings:
+        audit.record("meeting.schedule", actor=audit.actor_for(chair), object_type="meeting", object_id=meeting.id)
+    return meetings
+
+
+def ensure_open(meeting: Meeting) -> None:
+    """Closed meetings are a record: nothing on them changes."""
+    if meeting.closed:
+        raise OperationError("This meeting is closed and can no longer be changed")
+
+
+def agenda_group_for(case: Case, meeting: Meeting) -> AgendaGroup:
+    """Cases with children first (so children's agencies may leave), then adults, then lapsed."""
+    if any(p.role == PersonRole.CHILD for p in case.people):
+        return AgendaGroup.CHILDREN
+    heard_before = db.session.scalar(
+        select(AgendaItem.heard_at).where(AgendaItem.case_id == case.id, AgendaItem.heard_at.is_not(None))
+        .order_by(AgendaItem.heard_at.desc()).limit(1)
+    )
+    if heard_before is not None and as_utc(meeting.starts_at) - as_utc(heard_before) > timedelta(days=365):
+        return AgendaGroup.LAPSED
+    return AgendaGroup.ADULTS
+
+
+def _renumber(meeting: Meeting) -> None:
+    ordered = sorted(meeting.items, key=lambda i: (i.agenda_group, i.position))
+    for number, item in enumerate(ordered):
+        item.position = number
+    meeting.items.sort(key=lambda i: i.position)
+
+
+def _on_open_agenda(case_id: uuid.UUID) -> bool:
+    return db.session.scalar(
+        select(AgendaItem.id).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(AgendaItem.case_id == case_id, Meeting.status != MeetingStatus.CLOSED,
+               AgendaItem.heard_at.is_(None)).limit(1)
+    ) is not None
+
+
+def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
+    """Put a referred case on the agenda, in its default group, at the end of that group."""
+    ensure_open(meeting)
+    if any(i.case_id == referral.case_id for i in meeting.items):
+        raise OperationError(f"{referral.case.reference} is already on this agenda", "referral")
+    if _on_open_agenda(referral.case_id):
+        raise OperationError(f"{referral.case.reference} is already on another meeting's agenda", "referral")
+    group = agenda_group_for(referral.case, meeting)
+    item = AgendaItem(kind=ItemKind.CASE, agenda_group=group, position=len(meeting.items) + 1000,
+                      case_id=referral.case_id, referral_id=referral.id)
+    meeting.items.append(item)
+    referral.status = ReferralStatus.SCHEDULED
+    _renumber(meeting)
+    db.session.flush()
+    audit.record("agenda.add", actor=audit.actor_for(by), object_type="meeting", object_id=meeting.id,
+                 case_ref=referral.case.reference)
+    return item
+
+
+def propose_agenda(meeting: Meeting, *, by: User) -> list[AgendaItem]:
+    """Add every waiting referral that is on no other agenda, oldest first."""
+    waiting = db.session.scalars(
+        select(Referral).where(Referral.status == ReferralStatus.WAITING).order_by(Referral.referred_at)
+    )
+    return [add_case(meeting, r, by=by) for r in waiting
+            if not any(i.case_id == r.case_id for i in meeting.items) and not _on_open_agenda(r.case_id)]
+
+
+def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
+    """Take a case off the agenda; its referral goes back to the queue."""
+    ensure_open(meeting)
+    if item.kind != ItemKind.CASE:
+        raise OperationError("The actions review and other business stay on every agenda")
+    if item.heard_at is not None:
+        raise OperationError("A case already heard stays on the record")
+    if item.referral is not None:
+        item.referral.status = ReferralStatus.WAITING
+    reference = item.case.reference
+    meeting.items.remove(item)
+    _renumber(meeting)
+    db.session.flush()
+    audit.record("agenda.remove", actor=audit.actor_for(by), object_type="meeting", object_id=meeting.id,
+                 case_ref=reference)
+
+
+def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User) -> None:
+    """Move a case up or down among the cases; the review and other business stay at the ends."""
+    ensure_open(meeting)
+    cases = [i for i in meeting.items if i.kind == ItemKind.CASE]
+    if item not in cases:
+        raise OperationError("Only cases can be moved")
+    index = cases.index(item)
+    target = min(max(index + offset, 0), len(cases) - 1)
+    if target == index:
+        return
+    other = cases[target]
+    item.agenda_group, other.agenda_group = other.agenda_group, item.agenda_group
+    item.position, other.position = other.position, item.position
+    _renumber(meeting)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class Slot:
+    item: AgendaItem
+    starts_at: datetime
+    ends_at: datetime
+
+
+def running_schedule(meeting: Meeting, review_minutes: int = 10, other_minutes: int = 5) -> list[Slot]:
+    """Planned start and end of every agenda item, in order."""
+    clock = as_utc(meeting.starts_at)
+    slots = []
+    for item in meeting.items:
+        length = {ItemKind.CASE: meeting.slot_minutes, ItemKind.ACTIONS_REVIEW: review_minutes}.get(
+            item.kind, other_minutes)
+        slots.append(Slot(item, clock, clock + timedelta(minutes=length)))
+        clock += timedelta(minutes=length)
+    return slots
+
+
+def overrun_minutes(meeting: Meeting, slots: Iterable[Slot]) -> int:
+    """How far the agenda runs past the planned end (0 when it fits)."""
+    planned_end = as_utc(meeting.starts_at) + timedelta(minutes=meeting.duration_minutes)
+    last = max((s.ends_at for s in slots), default=planned_end)
+    return max(0, int((last - planned_end).total_seconds() // 60))
+
+
+def upcoming_meetings(agency_id: uuid.UUID | None = None, *, include_closed: bool = False) -> list[Meeting]:
+    """Meetings, soonest first; for an agency, only those it is invited to."""
+    query = select(Meeting).order_by(Meeting.starts_at)
+    if not include_closed:
+        query = query.where(Meeting.status != MeetingStatus.CLOSED)
+    if agency_id is not None:
+        query = query.join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id).where(
+            MeetingInvite.agency_id == agency_id)
+    return list(db.session.scalars(query))
+
+
+def invited_agencies(meeting: Meeting) -> list[Agency]:
+    return sorted((i.agency for i in meeting.invites), key=lambda a: a.name)

@@ -17,8 +17,10 @@ from riskhub import audit, policy
 from riskhub.extensions import db, login_manager
 from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
+from riskhub.models.meetings import AgendaItem, Meeting
 from riskhub.operations import accounts
 from riskhub.operations.cases import live_emergency_access
+from riskhub.operations.meeting_run import has_confirmed
 
 
 class CaseNotShared(Forbidden):
@@ -108,3 +110,20 @@ def cases_for_viewer() -> list[Case]:
             .order_by(Case.created_at.desc())
         )
     )
+
+
+def load_case_at_meeting(meeting: Meeting, item: AgendaItem, sections: Iterable[str]) -> frozenset[str]:
+    """The gate for case content on the meeting screen: invited agency, confidentiality
+    confirmed, firewall applied; the view is logged against the case with the meeting."""
+    viewer = current_viewer()
+    actor = audit.actor_for(current_user)
+    case = item.case
+    confirmed = has_confirmed(meeting, current_user)
+    if case is None or not policy.may_view_case_at_meeting(viewer, meeting.invited_agency_ids, confirmed):
+        audit.record("meeting.case_view", actor=actor, outcome=audit.DENIED, object_type="meeting",
+                     object_id=meeting.id, case_ref=case.reference if case else None)
+        abort(403)
+    shown = policy.visible_sections(viewer, sections)
+    audit.record("meeting.case_view", actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
+                 sections=shown, purpose=f"meeting {meeting.reference}")
+    return shown

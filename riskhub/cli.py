@@ -225,7 +225,9 @@ COMMANDS = (init_command, demo_command, serve_command, create_agency_command, cr
 
 def register(app: Flask) -> None:
     """Make the commands reachable as `flask --app riskhub ...`."""
-    for command in COMMANDS:
+    from riskhub.cli_meetings import remind_command
+
+    for command in (*COMMANDS, remind_command):
         app.cli.add_command(command)
 
 

@@ -25,7 +25,7 @@ from riskhub.extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 # Endpoints anyone may reach. Everything else needs a signed-in user.
-PUBLIC_ENDPOINTS = frozenset({"auth.sign_in", "static", "main.health"})
+PUBLIC_ENDPOINTS = frozenset({"auth.sign_in", "static", "main.health", "calendar.feed"})
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -25,11 +25,15 @@ SECTION_CONFIDENTIAL_NOTES = "confidential_notes"
 SECTION_NOTES = "notes"
 SECTION_EVENTS = "programme_events"
 SECTION_REFERRALS = "referrals"
+SECTION_ACTIONS = "actions"
+SECTION_MINUTES = "minutes"
+SECTION_SURVIVOR_MINUTES = "survivor_minutes"
 SURVIVOR_ONLY_SECTIONS = frozenset({
     SECTION_SURVIVOR_CONTACT,
     SECTION_SURVIVOR_DETAILS,
     SECTION_SURVIVOR_ASSESSMENT_DETAIL,
     SECTION_CONFIDENTIAL_NOTES,
+    SECTION_SURVIVOR_MINUTES,
 })
 
 
@@ -148,3 +152,26 @@ def visible_sections(viewer: Viewer, requested: Iterable[str]) -> frozenset[str]
 
 def may_view_section(viewer: Viewer, section: str) -> bool:
     return section in visible_sections(viewer, {section})
+
+
+def may_schedule_meetings(viewer: Viewer) -> bool:
+    """Chairs and coordinators schedule meetings, build agendas and run them."""
+    return Role.CHAIR in viewer.roles
+
+
+def may_see_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.UUID]) -> bool:
+    """Chairs, and staff of agencies invited to the meeting (they receive the agenda list)."""
+    return may_schedule_meetings(viewer) or (
+        may_work_cases(viewer) and viewer.agency_id in set(invited_agency_ids))
+
+
+def may_view_case_at_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.UUID],
+                             confirmed_confidentiality: bool) -> bool:
+    """At the meeting every attending agency hears every case, once it has signed the
+    confidentiality statement; nobody sees case content before that."""
+    return confirmed_confidentiality and may_see_meeting(viewer, invited_agency_ids)
+
+
+def may_update_action(viewer: Viewer, owner_agency_id: uuid.UUID) -> bool:
+    """The owner agency's staff report progress; chairs may record it for them."""
+    return viewer.agency_id == owner_agency_id or may_schedule_meetings(viewer)

@@ -113,3 +113,8 @@ def not_done_by_agency() -> list[SafetyAction]:
                                    SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT)
         .order_by(SafetyAction.deadline)
     ))
+
+
+def actions_of_meeting(meeting_id: uuid.UUID) -> list[SafetyAction]:
+    return list(db.session.scalars(select(SafetyAction).where(SafetyAction.meeting_id == meeting_id)
+                                   .order_by(SafetyAction.deadline)))

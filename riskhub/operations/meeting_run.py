@@ -60,10 +60,15 @@ def start_meeting(meeting: Meeting, *, by: User) -> None:
 
 
 def save_minutes(item: AgendaItem, *, minutes: str, decisions: str, informs_survivor: str,
-                 version: int | None, by: User) -> None:
-    """Save what was said about a case; an out-of-date copy is refused, never silently merged."""
+                 version: int | None, by: User, survivor_minutes: str | None = None) -> None:
+    """Save what was said about a case; an out-of-date copy is refused, never silently merged.
+
+    `survivor_minutes` is None when the author may not write the survivor-only part.
+    """
     ensure_open(item.meeting)
     check_version(item, version)
+    if survivor_minutes is not None:
+        item.survivor_minutes = survivor_minutes.strip()
     item.minutes = minutes.strip()
     item.decisions = decisions.strip()
     item.informs_survivor = informs_survivor.strip()

@@ -26,6 +26,8 @@ def navigation() -> list[NavItem]:
     items = [("Dashboard", "main.dashboard", True)]
     items.append(("Cases", "cases.index", policy.may_work_cases(viewer)))
     items.append(("Referral queue", "referrals.queue", policy.may_see_referral_queue(viewer)))
+    items.append(("Meetings", "meetings.index", policy.may_work_cases(viewer) or policy.may_schedule_meetings(viewer)))
+    items.append(("My actions", "actions.mine", policy.may_work_cases(viewer)))
     items.append(("Administration", "admin.index", policy.may_administer(viewer)))
     endpoint = request.endpoint or ""
     return [
@@ -54,9 +56,23 @@ def case_not_shared(error: CaseNotShared) -> tuple[str, int]:
 
 
 def register_blueprints(app: Flask) -> None:
-    from riskhub.views import admin, assessments, auth, case_details, cases, main, referrals
+    from riskhub.views import (
+        actions,
+        admin,
+        assessments,
+        auth,
+        calendar,
+        case_details,
+        cases,
+        main,
+        meeting_run,
+        meetings,
+        minutes,
+        referrals,
+    )
 
-    for module in (auth, main, admin, cases, case_details, assessments, referrals):
+    for module in (auth, main, admin, cases, case_details, assessments, referrals, meetings, meeting_run,
+                   minutes, actions, calendar):
         app.register_blueprint(module.bp)
     app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation

@@ -1,0 +1,85 @@
+"""Reminder digests of safety actions, sent by email: references and deadlines only."""
+
+from __future__ import annotations
+
+import smtplib
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import Role, User
+from riskhub.models.meetings import SafetyAction
+from riskhub.operations.actions import OPEN_STATUSES
+
+
+def digests(days: int, today: date | None = None) -> dict[str, list[SafetyAction]]:
+    """Open actions due within `days` (or overdue), by recipient email.
+
+    An action with a named owner goes to that person; otherwise to every active practitioner
+    of the owner agency.
+    """
+    today = today or date.today()
+    due = db.session.scalars(select(SafetyAction).where(SafetyAction.status.in_(OPEN_STATUSES),
+                                                        SafetyAction.deadline <= today + timedelta(days=days))
+                             .order_by(SafetyAction.deadline))
+    by_agency: dict[object, list[User]] = {}
+    result: dict[str, list[SafetyAction]] = defaultdict(list)
+    for action in due:
+        if action.owner_user is not None and action.owner_user.is_active:
+            recipients = [action.owner_user]
+        else:
+            if action.owner_agency_id not in by_agency:
+                by_agency[action.owner_agency_id] = [
+                    u for u in db.session.scalars(select(User).where(User.agency_id == action.owner_agency_id))
+                    if u.is_active and Role.PRACTITIONER in u.roles]
+            recipients = by_agency[action.owner_agency_id]
+        for user in recipients:
+            result[user.email or ""].append(action)
+    result.pop("", None)
+    return dict(result)
+
+
+def digest_text(actions: list[SafetyAction], today: date, link: str) -> str:
+    """The mail body: case references and deadlines, never what the action is about."""
+    lines = ["Safety actions you own that are due soon or overdue:", ""]
+    for action in actions:
+        state = "OVERDUE" if action.deadline < today else "due"
+        lines.append(f"- {action.case.reference}: {state} {action.deadline:%d %B %Y}")
+    lines += ["", f"Sign in to riskhub to see and update them: {link}",
+              "This message holds no case details on purpose. Do not reply with any."]
+    return "\n".join(lines)
+
+
+def send_reminders(days: int, link: str, progress: Callable[[int], None] | None = None,
+                   today: date | None = None) -> int:
+    """Send one digest per recipient through the configured SMTP server; return how many were sent."""
+    today = today or date.today()
+    config = current_app.config
+    batches = digests(days, today)
+    sent = 0
+    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=30) as smtp:
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USERNAME"):
+            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        for email, actions in sorted(batches.items()):
+            message = EmailMessage()
+            message["From"] = config["SMTP_FROM"]
+            message["To"] = email
+            message["Subject"] = f"riskhub: {len(actions)} safety action{'s' if len(actions) != 1 else ''} due"
+            message.set_content(digest_text(actions, today, link))
+            smtp.send_message(message)
+            for action in actions:
+                audit.record("action.remind", actor=audit.SYSTEM, object_type="safety_action", object_id=action.id,
+                             case_ref=action.case.reference)
+            sent += 1
+            if progress:
+                progress(1)
+    db.session.commit()
+    return sent

@@ -1,0 +1,97 @@
+"""Safety actions: my actions, our agency's actions, updates, and the escalation report."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from riskhub import access, audit, policy
+from riskhub.extensions import db
+from riskhub.forms.meetings import ActionUpdateForm
+from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
+from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import actions as ops
+
+bp = Blueprint("actions", __name__, url_prefix="/actions")
+
+
+@bp.before_request
+def _case_workers_only() -> None:
+    access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "actions.denied")
+
+
+def _log_listing(actions: list[SafetyAction], action: str) -> None:
+    actor = audit.actor_for(current_user)
+    for reference in sorted({a.case.reference for a in actions}):
+        audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=(policy.SECTION_ACTIONS,))
+
+
+@bp.route("/mine")
+def mine() -> str:
+    actions = ops.actions_for_user(current_user)
+    _log_listing(actions, "actions.list")
+    return render_template("actions/list.html", actions=actions, title="My actions", today=date.today())
+
+
+@bp.route("/agency")
+def agency() -> str:
+    actions = ops.actions_for_agency(current_user.agency)
+    _log_listing(actions, "actions.list")
+    return render_template("actions/list.html", actions=actions, title=f"Actions of {current_user.agency.name}",
+                           today=date.today())
+
+
+@bp.route("/not-done")
+def not_done() -> str:
+    """The chair's report of actions not done because the agency did not act."""
+    access.require(policy.may_schedule_meetings, "actions.report.denied")
+    actions = ops.not_done_by_agency()
+    _log_listing(actions, "actions.report")
+    return render_template("actions/list.html", actions=actions, today=date.today(),
+                           title="Actions not done because the agency did not act")
+
+
+@bp.route("/<uuid:action_id>", methods=["GET", "POST"])
+def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
+    """Owners report progress with a note; the version check stops silent overwrites."""
+    action = db.session.get(SafetyAction, action_id)
+    if action is None:
+        abort(404)
+    viewer = access.current_viewer()
+    if not policy.may_update_action(viewer, action.owner_agency_id):
+        audit.record("action.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
+                     object_type="safety_action", object_id=action.id, case_ref=action.case.reference)
+        abort(403)
+    audit.record("action.view", actor=audit.actor_for(current_user), object_type="safety_action",
+                 object_id=action.id, case_ref=action.case.reference, sections=(policy.SECTION_ACTIONS,))
+    form = ActionUpdateForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                ops.update_action(action, status=ActionStatus(form.status.data), note=form.note.data or "",
+                                  reason=NotDoneReason(form.reason.data) if form.reason.data else None,
+                                  version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+                                  by=current_user)
+        except ConflictError as error:
+            flash(error.message, "error")
+            form.version.data = action.version
+            status = 409
+        except OperationError as error:
+            target = getattr(form, error.field or "", None)
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+        else:
+            flash("Action updated.", "success")
+            return redirect(url_for("actions.mine") if action.owner_user_id == current_user.id
+                            else url_for("actions.agency"))
+    elif not form.is_submitted():
+        form.status.data = action.status.value
+        form.version.data = action.version
+    if form.errors:
+        status = 400
+    return render_template("actions/update.html", action=action, form=form, today=date.today()), status

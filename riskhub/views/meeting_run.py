@@ -1,0 +1,198 @@
+"""The chair's agenda view: one case at a time, minutes saved as you go, actions, close."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from riskhub import access, policy
+from riskhub.assessments import LEVEL_LABELS
+from riskhub.extensions import db
+from riskhub.forms import ConfirmForm
+from riskhub.forms.meetings import ActionForm, MinutesForm
+from riskhub.models.accounts import User
+from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
+from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import actions as action_ops
+from riskhub.operations import assessments as assessment_ops
+from riskhub.operations import events as event_ops
+from riskhub.operations import meeting_run as run_ops
+from riskhub.operations import meetings as meeting_ops
+from riskhub.views.meetings import chair_only, load_meeting
+
+bp = Blueprint("meeting_run", __name__, url_prefix="/meetings/<reference>/run")
+
+Page = str | Response | tuple[str, int]
+
+MEETING_SECTIONS = (policy.SECTION_SUMMARY, policy.SECTION_ASSESSMENTS, policy.SECTION_PEOPLE,
+                    policy.SECTION_EVENTS, policy.SECTION_ACTIONS, policy.SECTION_MINUTES,
+                    policy.SECTION_SURVIVOR_MINUTES)
+
+
+@bp.before_request
+def _meeting_users_only() -> None:
+    access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "meetings.denied")
+
+
+def _current_item(meeting: Meeting) -> AgendaItem:
+    wanted = request.args.get("item")
+    if wanted:
+        try:
+            found = next((i for i in meeting.items if i.id == uuid.UUID(wanted)), None)
+        except ValueError:
+            found = None
+        if found is None:
+            abort(404)
+        return found
+    unheard = [i for i in meeting.items if i.kind == ItemKind.CASE and i.heard_at is None]
+    return unheard[0] if unheard else meeting.items[0]
+
+
+def _action_form(item: AgendaItem) -> ActionForm:
+    form = ActionForm()
+    agencies = sorted((i.agency for i in item.case.involvements), key=lambda a: a.name) if item.case else []
+    form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
+    people = db.session.scalars(select(User).where(User.agency_id.in_([a.id for a in agencies]),
+                                                   User.active.is_(True))) if agencies else []
+    form.owner_user.choices = [("", "No named person")] + sorted(
+        ((str(u.id), f"{u.name} ({u.agency.name})") for u in people), key=lambda c: c[1])
+    return form
+
+
+def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | None = None,
+          action_form: ActionForm | None = None, status: int = 200) -> tuple[str, int]:
+    """Render the agenda view for one item; case content only past the gate."""
+    if not run_ops.has_confirmed(meeting, current_user):
+        return render_template("meetings/confidentiality.html", meeting=meeting, confirm_form=ConfirmForm()), 200
+    viewer = access.current_viewer()
+    context: dict[str, Any] = {"meeting": meeting, "item": item, "confirm_form": ConfirmForm(),
+                               "may_chair": policy.may_schedule_meetings(viewer) and not meeting.closed,
+                               "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
+    if item.kind == ItemKind.ACTIONS_REVIEW:
+        context["carried"] = action_ops.carried_forward(meeting)
+    if item.kind == ItemKind.CASE:
+        sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
+        latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
+        if minutes_form is None:
+            minutes_form = MinutesForm(formdata=None, minutes=item.minutes, decisions=item.decisions,
+                                       informs_survivor=item.informs_survivor, version=item.version,
+                                       survivor_minutes=item.survivor_minutes
+                                       if policy.SECTION_SURVIVOR_MINUTES in sections else None)
+        context.update(
+            sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
+            events=event_ops.events_of(item.case)[:10], case_actions=action_ops.actions_of_case(item.case.id),
+            minutes_form=minutes_form, action_form=action_form or _action_form(item),
+        )
+    return render_template("meetings/run.html", **context), status
+
+
+def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+@bp.route("")
+def run(reference: str) -> Page:
+    meeting = load_meeting(reference)
+    return _page(meeting, _current_item(meeting))
+
+
+@bp.route("/<uuid:item_id>/minutes", methods=["POST"])
+def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
+    """Save the minutes; with `Accept: application/json` (the autosave) answer with the new version."""
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.minutes.denied")
+    item = _item(meeting, item_id)
+    form = MinutesForm()
+    wants_json = request.accept_mimetypes.best == "application/json"
+    if not form.validate_on_submit():
+        if wants_json:
+            return jsonify(saved=False, errors=form.errors), 400
+        return _page(meeting, item, minutes_form=form, status=400)
+    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    try:
+        with db.session.begin_nested():
+            survivor_side = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_MINUTES)
+            run_ops.save_minutes(item, minutes=form.minutes.data or "", decisions=form.decisions.data or "",
+                                 informs_survivor=form.informs_survivor.data or "", version=version, by=current_user,
+                                 survivor_minutes=(form.survivor_minutes.data or "") if survivor_side else None)
+    except ConflictError as error:
+        if wants_json:
+            return jsonify(saved=False, conflict=True, message=error.message), 409
+        flash(error.message, "error")
+        form.version.data = item.version
+        return _page(meeting, item, minutes_form=form, status=409)
+    except OperationError as error:
+        flash(error.message, "error")
+        return _page(meeting, item, minutes_form=form, status=400)
+    if wants_json:
+        db.session.flush()
+        return jsonify(saved=True, version=item.version)
+    flash("Minutes saved.", "success")
+    return redirect(url_for("meeting_run.run", reference=meeting.reference, item=item.id))
+
+
+@bp.route("/<uuid:item_id>/actions", methods=["POST"])
+def add_action(reference: str, item_id: uuid.UUID) -> Page:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "action.create.denied")
+    item = _item(meeting, item_id)
+    form = _action_form(item)
+    if form.validate_on_submit():
+        plan = action_ops.ActionPlan(
+            description=form.description.data or "", owner_agency_id=uuid.UUID(form.owner_agency.data),
+            owner_user_id=uuid.UUID(form.owner_user.data) if form.owner_user.data else None,
+            deadline=form.deadline.data,
+        )
+        try:
+            with db.session.begin_nested():
+                action_ops.agree_action(item, plan, by=current_user)
+        except OperationError as error:
+            target = getattr(form, error.field or "", None)
+            if target is not None:
+                target.errors = [*target.errors, error.message]
+            else:
+                flash(error.message, "error")
+        else:
+            flash("Action agreed.", "success")
+            return redirect(url_for("meeting_run.run", reference=meeting.reference, item=item.id))
+    return _page(meeting, item, action_form=form, status=400)
+
+
+@bp.route("/<uuid:item_id>/heard", methods=["POST"])
+def mark_heard(reference: str, item_id: uuid.UUID) -> Response:
+    """Mark the case heard and move to the next case on the agenda."""
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.heard.denied")
+    item = _item(meeting, item_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                run_ops.mark_heard(item, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+    return redirect(url_for("meeting_run.run", reference=meeting.reference))
+
+
+@bp.route("/close", methods=["POST"])
+def close(reference: str) -> Response:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.close.denied")
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                returned = run_ops.close_meeting(meeting, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+            return redirect(url_for("meeting_run.run", reference=meeting.reference))
+        note = f" Not heard, back in the queue: {', '.join(returned)}." if returned else ""
+        flash(f"Meeting closed. The minutes are ready.{note}", "success")
+        return redirect(url_for("minutes.show", reference=meeting.reference))
+    return redirect(url_for("meeting_run.run", reference=meeting.reference))

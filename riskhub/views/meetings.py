@@ -1,0 +1,279 @@
+"""Meetings: the list, scheduling, the agenda (built from the referral queue) and attendance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from riskhub import access, audit, policy
+from riskhub.extensions import db
+from riskhub.forms import ConfirmForm
+from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
+from riskhub.models.accounts import Agency
+from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
+from riskhub.models.referrals import Referral, ReferralStatus
+from riskhub.operations import OperationError
+from riskhub.operations import assessments as assessment_ops
+from riskhub.operations import meeting_run as run_ops
+from riskhub.operations import meetings as ops
+
+bp = Blueprint("meetings", __name__, url_prefix="/meetings")
+
+Page = str | Response | tuple[str, int]
+
+
+@bp.before_request
+def _meeting_users_only() -> None:
+    access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "meetings.denied")
+
+
+def load_meeting(reference: str) -> Meeting:
+    """Load a meeting the user may see, or abort 404/403 (denials are logged)."""
+    meeting = db.session.scalar(select(Meeting).where(Meeting.reference == reference))
+    if meeting is None:
+        abort(404)
+    viewer = access.current_viewer()
+    if not policy.may_see_meeting(viewer, meeting.invited_agency_ids):
+        audit.record("meeting.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
+                     object_type="meeting", object_id=meeting.id)
+        abort(403)
+    return meeting
+
+
+def chair_only(meeting: Meeting, action: str) -> None:
+    if not policy.may_schedule_meetings(access.current_viewer()):
+        audit.record(action, actor=audit.actor_for(current_user), outcome=audit.DENIED, object_type="meeting",
+                     object_id=meeting.id)
+        abort(403)
+
+
+FIELD_FOR = {"starts_at": "date"}  # operation field names that a form calls differently
+
+
+def _error(form: object, error: OperationError) -> None:
+    """Show an operation's refusal beside its field (or at the top when it has none)."""
+    target = getattr(form, FIELD_FOR.get(error.field or "", error.field or ""), None)
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+@bp.route("/")
+def index() -> str:
+    viewer = access.current_viewer()
+    chair = policy.may_schedule_meetings(viewer)
+    meetings = ops.upcoming_meetings(None if chair else viewer.agency_id)
+    past = ops.upcoming_meetings(None if chair else viewer.agency_id, include_closed=True)
+    return render_template("meetings/index.html", meetings=meetings,
+                           closed=[m for m in past if m.closed][-20:], may_schedule=chair)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> Page:
+    access.require(policy.may_schedule_meetings, "meeting.schedule.denied")
+    form = MeetingForm()
+    agencies = list(db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)))
+    form.agencies.choices = [(str(a.id), a.name) for a in agencies]
+    if form.validate_on_submit():
+        plan = ops.MeetingPlan(
+            starts_at=datetime.combine(form.date.data, form.time.data, tzinfo=UTC),
+            duration_minutes=form.duration.data, venue=form.venue.data or "", online_link=form.online_link.data or "",
+            agency_ids=frozenset(uuid.UUID(a) for a in form.agencies.data or []), repeat=form.repeat.data,
+            occurrences=form.occurrences.data or 1, slot_minutes=form.slot_minutes.data,
+        )
+        try:
+            with db.session.begin_nested():
+                meetings = ops.schedule_meetings(plan, chair=current_user)
+        except OperationError as error:
+            _error(form, error)
+        else:
+            flash(f"Scheduled {len(meetings)} meeting{'s' if len(meetings) > 1 else ''}.", "success")
+            return redirect(url_for("meetings.show", reference=meetings[0].reference))
+    status = 400 if form.errors or form.is_submitted() else 200
+    return render_template("meetings/new.html", form=form), status
+
+
+@bp.route("/<reference>")
+def show(reference: str) -> str:
+    """The meeting and its agenda: case references and risk levels only, with the running times."""
+    meeting = load_meeting(reference)
+    viewer = access.current_viewer()
+    slots = ops.running_schedule(meeting)
+    levels = {}
+    actor = audit.actor_for(current_user)
+    for item in meeting.items:
+        if item.case is not None:
+            latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
+            levels[item.id] = {side: a.level for side, a in latest.items()}
+            audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
+                         case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
+    add_form = AddCaseForm()
+    waiting = db.session.scalars(select(Referral).where(Referral.status == ReferralStatus.WAITING)
+                                 .order_by(Referral.referred_at))
+    add_form.referral.choices = [(str(r.id), r.case.reference) for r in waiting]
+    return render_template(
+        "meetings/show.html", meeting=meeting, slots=slots, levels=levels,
+        overrun=ops.overrun_minutes(meeting, slots), may_chair=policy.may_schedule_meetings(viewer),
+        add_form=add_form, confirm_form=ConfirmForm(), agencies=ops.invited_agencies(meeting),
+        confirmed=run_ops.has_confirmed(meeting, current_user),
+    )
+
+
+def _back(meeting: Meeting) -> Response:
+    return redirect(url_for("meetings.show", reference=meeting.reference))
+
+
+@bp.route("/<reference>/propose", methods=["POST"])
+def propose(reference: str) -> Response:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "agenda.denied")
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                added = ops.propose_agenda(meeting, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"Added {len(added)} referred case{'s' if len(added) != 1 else ''} to the agenda.", "success")
+    return _back(meeting)
+
+
+@bp.route("/<reference>/items", methods=["POST"])
+def add_item(reference: str) -> Page:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "agenda.denied")
+    form = AddCaseForm()
+    waiting = {str(r.id): r for r in db.session.scalars(select(Referral).where(
+        Referral.status.in_([ReferralStatus.WAITING, ReferralStatus.SCHEDULED])))}
+    form.referral.choices = [(k, r.case.reference) for k, r in waiting.items()]
+    if form.validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                ops.add_case(meeting, waiting[form.referral.data], by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{waiting[form.referral.data].case.reference} added to the agenda.", "success")
+    else:
+        flash("Choose a referred case to add.", "error")
+    return _back(meeting)
+
+
+def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None or item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+@bp.route("/<reference>/items/<uuid:item_id>/remove", methods=["POST"])
+def remove_item(reference: str, item_id: uuid.UUID) -> Response:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "agenda.denied")
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                ops.remove_item(meeting, _item(meeting, item_id), by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+    return _back(meeting)
+
+
+@bp.route("/<reference>/items/<uuid:item_id>/move", methods=["POST"])
+def move_item(reference: str, item_id: uuid.UUID) -> Response:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "agenda.denied")
+    offset = -1 if request.args.get("direction") == "up" else 1
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+    return _back(meeting)
+
+
+@bp.route("/<reference>/attendance", methods=["GET", "POST"])
+def attendance(reference: str) -> Page:
+    """Attendees, apologies and observers; the chair records them."""
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.attendance.denied")
+    form = AttendanceForm()
+    agencies = ops.invited_agencies(meeting)
+    form.agency.choices = [(str(a.id), a.name) for a in agencies]
+    if form.validate_on_submit():
+        agency = next(a for a in agencies if str(a.id) == form.agency.data)
+        kind = AttendanceKind(form.kind.data)
+        try:
+            with db.session.begin_nested():
+                run_ops.add_attendance(meeting, kind, agency, name=form.name.data or "",
+                                       info_sent_on=form.info_sent_on.data if kind == AttendanceKind.APOLOGY else None,
+                                       by=current_user)
+        except OperationError as error:
+            _error(form, error)
+        else:
+            flash("Recorded.", "success")
+            return redirect(url_for("meetings.attendance", reference=meeting.reference))
+    return render_template("meetings/attendance.html", meeting=meeting, form=form,
+                           confirm_form=ConfirmForm()), 400 if form.is_submitted() else 200
+
+
+@bp.route("/<reference>/attendance/<uuid:row_id>/confirm", methods=["POST"])
+def confirm_for(reference: str, row_id: uuid.UUID) -> Response:
+    """The chair records that an attendee signed the confidentiality statement."""
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.attendance.denied")
+    row = db.session.get(Attendance, row_id)
+    if row is None or row.meeting_id != meeting.id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                run_ops.confirm_confidentiality(meeting, row, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+    return redirect(url_for("meetings.attendance", reference=meeting.reference))
+
+
+@bp.route("/<reference>/confidentiality", methods=["POST"])
+def confirm_myself(reference: str) -> Response:
+    """A signed-in attendee reads and confirms the confidentiality statement themselves."""
+    meeting = load_meeting(reference)
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                row = next((a for a in meeting.attendance if a.user_id == current_user.id), None)
+                if row is None:
+                    row = run_ops.add_attendance(meeting, AttendanceKind.ATTENDEE, current_user.agency,
+                                                 user=current_user, by=current_user)
+                run_ops.confirm_confidentiality(meeting, row, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+        else:
+            flash("Thank you: your confirmation of the confidentiality statement is recorded.", "success")
+    target = request.args.get("next") == "run"
+    return redirect(url_for("meeting_run.run", reference=meeting.reference) if target else
+                    url_for("meetings.show", reference=meeting.reference))
+
+
+@bp.route("/<reference>/start", methods=["POST"])
+def start(reference: str) -> Response:
+    meeting = load_meeting(reference)
+    chair_only(meeting, "meeting.start.denied")
+    if ConfirmForm().validate_on_submit():
+        try:
+            with db.session.begin_nested():
+                run_ops.start_meeting(meeting, by=current_user)
+        except OperationError as error:
+            flash(error.message, "error")
+            return _back(meeting)
+    return redirect(url_for("meeting_run.run", reference=meeting.reference))
+
+
+ITEM_LABELS = {ItemKind.ACTIONS_REVIEW: "Review of outstanding actions", ItemKind.OTHER_BUSINESS: "Any other business"}

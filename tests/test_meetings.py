@@ -1,0 +1,245 @@
+"""The chair's side: schedule, build the agenda, run the meeting, minutes, actions, calendar."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from riskhub.extensions import db
+from riskhub.models.audit import AccessLogEntry
+from riskhub.models.cases import Case
+from riskhub.models.meetings import AgendaItem, Meeting, MinutesDistribution, SafetyAction
+from riskhub.models.referrals import Referral
+from tests.conftest import csrf_token, post_form
+from tests.test_cases import survivor_answers
+
+SOON = date.today() + timedelta(days=7)
+
+
+def refer(client: Any, reference: str) -> None:
+    response = post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"})
+    assert response.status_code == 302
+
+
+def schedule(client: Any, agency_ids: list[Any], **overrides: str) -> Any:
+    data = {"date": SOON.isoformat(), "time": "09:30", "duration": "60", "venue": "Civic Centre, Room 4",
+            "agencies": [str(a) for a in agency_ids], "repeat": "none", "occurrences": "1", "slot_minutes": "12"}
+    return post_form(client, "/meetings/new", {**data, **overrides})
+
+
+def world(app: Any, client: Any, auth: Any, people: dict[str, Any], make: Any) -> dict[str, Any]:
+    """Two referred cases (one with a child) and a scheduled meeting with its agenda proposed."""
+    agencies = (people["programme_agency"], people["police_agency"])
+    adult = make.case(people["idva"], survivor=("Ada", "Adult", None), involve=agencies)
+    family = make.case(people["idva"], survivor=("Fay", "Family", None), involve=agencies)
+    auth.login("idva@example.org")
+    post_form(client, f"/cases/{family}/children/new", {"given_name": "Kit", "age": "6", "in_household": "y"})
+    post_form(client, f"/cases/{adult}/assessments/new/survivor",
+              {"assessed_on": date.today().isoformat(), **survivor_answers(15)})
+    post_form(client, f"/cases/{adult}/notes", {"text": "SURVIVOR-ONLY-NOTE", "confidential": "y"},
+              page=f"/cases/{adult}")
+    refer(client, adult)
+    refer(client, family)
+    auth.logout()
+    auth.login("chair@example.org")
+    response = schedule(client, [people["idva_agency"], *agencies])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    meeting = response.headers["Location"].rsplit("/", 1)[-1]
+    post_form(client, f"/meetings/{meeting}/propose", {}, page=f"/meetings/{meeting}")
+    return {"adult": adult, "family": family, "meeting": meeting}
+
+
+def test_scheduling_refuses_bad_input_and_repeats_make_separate_meetings(app, client, auth, people):
+    auth.login("chair@example.org")
+    past = schedule(client, [people["idva_agency"]], date=(date.today() - timedelta(days=1)).isoformat())
+    assert past.status_code == 400 and "must start in the future" in past.get_data(as_text=True)
+    none = schedule(client, [], venue="")
+    assert none.status_code == 400
+    html = none.get_data(as_text=True)
+    assert "Invite at least one agency" in html and 'href="#agencies"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
+    series = schedule(client, [people["idva_agency"]], repeat="monthly", occurrences="3")
+    assert series.status_code == 302
+    with app.app_context():
+        starts = [m.starts_at.date() for m in db.session.scalars(select(Meeting).order_by(Meeting.starts_at))]
+        assert len(starts) == 3 and len({m.series_id for m in db.session.scalars(select(Meeting))}) == 1
+        assert all(s.day == SOON.day or s.day >= 28 for s in starts)
+
+
+def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    assert page.index("Review of outstanding actions") < page.index(w["family"]) < page.index(w["adult"])
+    assert page.index(w["adult"]) < page.index("Any other business")
+    assert "High / None" in page  # risk levels, and nothing from the survivor compartment
+    assert "SURVIVOR-ONLY-NOTE" not in page
+    with app.app_context():
+        referral = db.session.scalars(select(Referral)).first()
+    token = csrf_token(page)
+    again = client.post(f"/meetings/{w['meeting']}/items", data={"csrf_token": token, "referral": str(referral.id)},
+                        follow_redirects=True)
+    assert "already on this agenda" in again.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 4
+
+
+def test_no_case_content_before_confidentiality_then_run_the_meeting(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    gate = client.get(f"/meetings/{meeting}/run").get_data(as_text=True)
+    assert "Confidentiality statement" in gate and w["family"] not in gate.split("<h1>")[1]
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    run = client.get(f"/meetings/{meeting}/run").get_data(as_text=True)
+    assert f"Case {w['family']}" in run and "Kit (6)" in run
+
+    with app.app_context():
+        item = db.session.scalar(select(AgendaItem).where(AgendaItem.case.has(Case.reference == w["adult"])))
+        item_id, version = item.id, item.version
+    url = f"/meetings/{meeting}/run?item={item_id}"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    save = f"/meetings/{meeting}/run/{item_id}/minutes"
+    base = {"csrf_token": token, "version": str(version), "decisions": "Refer to housing", "informs_survivor": "IDVA"}
+    first = client.post(save, data={**base, "minutes": "First draft", "survivor_minutes": "She is moving"})
+    assert first.status_code == 302
+    stale = client.post(save, data={**base, "minutes": "Second person's text"})
+    assert stale.status_code == 409
+    assert "Second person&#39;s text" in stale.get_data(as_text=True)
+    autosave = client.post(save, data={**base, "version": str(version + 1), "minutes": "Autosaved"},
+                           headers={"Accept": "application/json"})
+    assert autosave.status_code == 200 and autosave.get_json()["saved"] is True
+
+    action = f"/meetings/{meeting}/run/{item_id}/actions"
+    early = client.post(action, data={"csrf_token": token, "description": "Safety plan", "deadline": "2001-01-01",
+                                      "owner_agency": str(people["police_agency"]), "owner_user": ""})
+    assert early.status_code == 400 and "cannot be before the meeting" in early.get_data(as_text=True)
+    housing = make.agency("Housing Trust", "housing")
+    outsider = client.post(action, data={"csrf_token": token, "description": "Safety plan",
+                                         "deadline": (SOON + timedelta(days=14)).isoformat(),
+                                         "owner_agency": str(housing), "owner_user": ""})
+    assert outsider.status_code == 400  # Housing Trust is not involved in this case
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SafetyAction)) == 0
+    good = client.post(action, data={"csrf_token": token, "description": "Fit window alarms",
+                                     "deadline": (SOON + timedelta(days=14)).isoformat(),
+                                     "owner_agency": str(people["police_agency"]), "owner_user": str(people["police"])})
+    assert good.status_code == 302
+    post_form(client, f"/meetings/{meeting}/run/{item_id}/heard", {}, page=url)
+    closed = post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
+    assert closed.status_code == 302
+    with app.app_context():
+        heard = db.session.scalar(select(Case).where(Case.reference == w["adult"]))
+        assert heard.status.value == "heard"
+        family = db.session.scalar(select(Referral).join(Case).where(Case.reference == w["family"]))
+        assert family.status.value == "waiting"  # not heard: back in the queue
+    refused = client.post(save, data={**base, "version": str(version + 2), "minutes": "Too late"},
+                          follow_redirects=True)
+    assert "closed and can no longer be changed" in refused.get_data(as_text=True)
+
+
+def test_minutes_copies_obey_the_firewall_and_are_recorded(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item = db.session.scalar(select(AgendaItem).where(AgendaItem.case.has(Case.reference == w["adult"])))
+        item_id, version = item.id, item.version
+    url = f"/meetings/{meeting}/run?item={item_id}"
+    post_form(client, f"/meetings/{meeting}/run/{item_id}/minutes",
+              {"version": str(version), "minutes": "Shared summary", "survivor_minutes": "SURVIVOR-ONLY-MINUTE"},
+              page=url)
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
+    chair_copy = client.get(f"/meetings/{meeting}/minutes").get_data(as_text=True)
+    assert "Shared summary" in chair_copy and "SURVIVOR-ONLY-MINUTE" in chair_copy
+    auth.logout()
+    auth.login("programme@example.org")
+    copy = client.get(f"/meetings/{meeting}/minutes").get_data(as_text=True)
+    assert "Shared summary" in copy and "SURVIVOR-ONLY-MINUTE" not in copy
+    pdf = client.get(f"/meetings/{meeting}/minutes.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    with app.app_context():
+        copies = db.session.scalars(select(MinutesDistribution)).all()
+        assert sorted(c.format for c in copies) == ["html", "html", "pdf"]
+        logged = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "minutes.pdf")).all()
+        assert logged and all("survivor_minutes" not in e.sections for e in logged)
+
+
+def test_actions_carry_forward_and_owners_update_them(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    url = f"/meetings/{meeting}/run?item={item_id}"
+    post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
+        "description": "Visit and review locks", "deadline": SOON.isoformat(),
+        "owner_agency": str(people["police_agency"]), "owner_user": str(people["police"])}, page=url)
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
+    later = schedule(client, [people["police_agency"]], date=(SOON + timedelta(days=14)).isoformat())
+    next_meeting = later.headers["Location"].rsplit("/", 1)[-1]
+    post_form(client, f"/meetings/{next_meeting}/start", {}, page=f"/meetings/{next_meeting}")
+    post_form(client, f"/meetings/{next_meeting}/confidentiality?next=run", {}, page=f"/meetings/{next_meeting}")
+    with app.app_context():
+        review = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
+            Meeting.reference == next_meeting, AgendaItem.kind == "actions_review"))
+    page = client.get(f"/meetings/{next_meeting}/run?item={review}").get_data(as_text=True)
+    assert "Visit and review locks" in page and w["adult"] in page
+    auth.logout()
+
+    auth.login("police@example.org")
+    mine = client.get("/actions/mine").get_data(as_text=True)
+    assert "Visit and review locks" in mine
+    with app.app_context():
+        action = db.session.scalars(select(SafetyAction)).one()
+        action_id, version = action.id, action.version
+    missing = post_form(client, f"/actions/{action_id}", {"status": "not_done", "note": "", "version": str(version)})
+    assert missing.status_code == 400 and "Say why the action was not done" in missing.get_data(as_text=True)
+    done = post_form(client, f"/actions/{action_id}", {"status": "not_done", "reason": "agency_did_not_act",
+                                                       "note": "No officer available", "version": str(version)})
+    assert done.status_code == 302
+    auth.logout()
+    auth.login("chair@example.org")
+    report = client.get("/actions/not-done").get_data(as_text=True)
+    assert "Visit and review locks" in report and "agency did not act" in report
+    auth.logout()
+    auth.login("idva@example.org")
+    assert client.get(f"/actions/{action_id}").status_code == 403
+
+
+def test_calendar_files_carry_no_case_details_and_feeds_can_be_revoked(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    ics = client.get(f"/meetings/{w['meeting']}/calendar.ics")
+    body = ics.get_data(as_text=True)
+    assert ics.mimetype == "text/calendar" and "BEGIN:VEVENT" in body and w["meeting"] in body
+    for secret in (w["adult"], w["family"], "Ada", "Fay", "Kit"):
+        assert secret not in body
+    page = post_form(client, "/calendar/feed", {}, page="/calendar").get_data(as_text=True)
+    feed_url = re.search(r'value="(http[^"]+\.ics)"', page).group(1)
+    path = feed_url.split("localhost", 1)[1]
+    auth.logout()
+    anonymous = client.get(path)
+    assert anonymous.status_code == 200 and w["meeting"] in anonymous.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "calendar.feed.fetch")).one()
+    auth.login("chair@example.org")
+    post_form(client, "/calendar/feed/revoke", {}, page="/calendar")
+    auth.logout()
+    assert client.get(path).status_code == 404
+
+
+def test_invited_agency_sees_agenda_but_others_do_not(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    auth.logout()
+    auth.login("programme@example.org")
+    assert client.get(f"/meetings/{w['meeting']}").status_code == 200
+    other = make.agency("Housing Trust", "housing")
+    make.user("housing@example.org", other)
+    auth.logout()
+    auth.login("housing@example.org")
+    assert client.get(f"/meetings/{w['meeting']}").status_code == 403

@@ -1,0 +1,103 @@
+"""`riskhub remind` against a real SMTP server started by the test."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, date, datetime, time, timedelta
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from riskhub.extensions import db
+from riskhub.models.audit import AccessLogEntry
+
+
+class Inbox:
+    """Collects what the SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def app_config(smtp_port: int) -> dict[str, Any]:
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_FROM": "riskhub@test.example"}
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Any:
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+def agree(app: Any, people: dict[str, Any], make: Any, description: str, deadline: date, owner_user: Any) -> str:
+    """An action agreed at a (past-dated) meeting, through the operations layer."""
+    from riskhub.models.accounts import User
+    from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
+    from riskhub.operations import actions
+
+    reference = make.case(people["idva"], involve=(people["police_agency"],))
+    with app.app_context():
+        from riskhub.models.cases import Case
+
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        chair = db.session.get(User, people["chair"])
+        starts = datetime.combine(deadline - timedelta(days=30), time(9, 0), tzinfo=UTC)
+        meeting = Meeting(reference=f"MTG-{reference[-4:]}X", starts_at=starts,
+                          duration_minutes=60, venue="Room 1", online_link="", chair_id=chair.id)
+        item = AgendaItem(kind=ItemKind.CASE, agenda_group=2, position=0, case_id=case.id)
+        meeting.items.append(item)
+        db.session.add(meeting)
+        db.session.flush()
+        actions.agree_action(item, actions.ActionPlan(description, people["police_agency"], owner_user, deadline),
+                             by=chair)
+        db.session.commit()
+    return reference
+
+
+def test_remind_sends_references_and_deadlines_only(app, runner, people, make, inbox):
+    today = date.today()
+    overdue = agree(app, people, make, "SECRET-PLAN-ALPHA", today - timedelta(days=2), people["police"])
+    soon = agree(app, people, make, "SECRET-PLAN-BETA", today + timedelta(days=3), None)
+    later = agree(app, people, make, "SECRET-PLAN-GAMMA", today + timedelta(days=40), people["police"])
+    result = runner.invoke(args=["remind", "--days", "7"])
+    assert result.exit_code == 0, result.output
+    assert "Sent 2 reminder digests" in result.output
+    by_recipient = {m["To"]: m.get_payload() for m in inbox.messages}
+    # police@ owns the overdue action by name; the unnamed one goes to the agency's practitioners.
+    assert set(by_recipient) == {"police@example.org", "chair@example.org"}
+    police = by_recipient["police@example.org"]
+    assert overdue in police and "OVERDUE" in police and soon in police and later not in police
+    for body in by_recipient.values():
+        assert "SECRET-PLAN" not in body
+    with app.app_context():
+        reminded = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "action.remind")).all()
+        assert sorted({e.case_ref for e in reminded}) == sorted({overdue, soon})
+
+
+def test_remind_with_nothing_due_sends_nothing(app, runner, people, inbox):
+    result = runner.invoke(args=["remind"])
+    assert result.exit_code == 0 and "nothing sent" in result.output
+    assert inbox.messages == []

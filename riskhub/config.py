@@ -29,6 +29,10 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,  # forced on for requests that arrive over https
     "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the server-side session
+    # Flask-WTF's https check demands a Referer header, but every page sends
+    # Referrer-Policy: no-referrer, so browsers send none and every form would be refused.
+    # The token (tied to the signed session cookie) and SameSite cookies protect the forms.
+    "WTF_CSRF_SSL_STRICT": False,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "PROXY_FIX": 0,  # number of trusted proxies in front (X-Forwarded-*)
     "SIGNIN_ACCOUNT_FREE_FAILURES": 5,
@@ -43,6 +47,13 @@ DEFAULTS: dict[str, Any] = {
     "REASSESS_AFTER_DAYS": 90,
     "REPEAT_WINDOW_DAYS": 365,
     "EMERGENCY_ACCESS_HOURS": 4,
+    "BASE_URL": "http://127.0.0.1:5000",  # used in emails and calendar feeds
+    "SMTP_HOST": "127.0.0.1",
+    "SMTP_PORT": 25,
+    "SMTP_STARTTLS": False,
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "riskhub@localhost",
     "ARGON2_TIME_COST": 0,  # 0: argon2-cffi's recommended defaults
     "ARGON2_MEMORY_KIB": 0,
 }
@@ -77,6 +88,10 @@ def load_configuration(instance_path: str, test_config: dict[str, Any] | None) -
             config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(value)
         elif key in config or key in {"SECRET_KEY", "KEYRING", "KEYRING_FILE", "ENV_NAME"}:
             config[key] = _coerce(value, config.get(key))
+    if _coerce(os.environ.get("FLASK_DEBUG", ""), False):
+        # `flask --debug` / FLASK_DEBUG turn the debugger on after start-up: count it here so
+        # the production check sees it.
+        config["DEBUG"] = True
     if test_config:
         config.update(test_config)
     if config["SQLALCHEMY_DATABASE_URI"] is None:

@@ -6,9 +6,12 @@ import logging
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from riskhub import audit
 from riskhub.crypto import CryptoError
+from riskhub.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ MESSAGES = {
 
 
 def render_error(status: int) -> tuple[str, int]:
+    """The plain error page for an HTTP status."""
     title, advice = MESSAGES.get(status, MESSAGES[500])
     page = render_template("errors/error.html", status=status, title=title, advice=advice, error_page=True)
     return page, status
@@ -53,8 +57,33 @@ def register(app: Flask) -> None:
     def crypto_error(error: CryptoError) -> tuple[str, int]:
         # The message names the key id and place, never the value; it goes to the server log.
         log.error("cryptographic failure: %s", error)
-        return render_error(500)
+        return render_server_error()
+
+    @app.errorhandler(StaleDataError)
+    def changed_meanwhile(_error: StaleDataError) -> tuple[str, int]:
+        # Someone else saved the row first (version check): keep their change, drop this one,
+        # but keep this request's access-log entries on record.
+        db.session.rollback()
+        audit.replay_request_entries()
+        return render_error(409)
 
     @app.errorhandler(InternalServerError)
     def server_error(_error: InternalServerError) -> tuple[str, int]:
+        return render_server_error()
+
+
+_BARE_500 = (
+    '<!doctype html><html lang="en-GB"><head><meta charset="utf-8">'
+    "<title>Sorry, something went wrong - riskhub</title></head><body><main>"
+    f"<h1>{MESSAGES[500][0]}</h1><p>{MESSAGES[500][1]}</p></main></body></html>"
+)
+
+
+def render_server_error() -> tuple[str, int]:
+    """The 500 page, even when the database session is broken or the database is gone."""
+    try:
+        db.session.rollback()  # a failed flush leaves the session unusable for the page
         return render_error(500)
+    except Exception:  # noqa: BLE001 - the error page itself must not fail
+        log.exception("the error page could not be rendered; sent the bare one")
+        return _BARE_500, 500

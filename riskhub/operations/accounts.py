@@ -19,6 +19,7 @@ from riskhub.passwords import hash_password, needs_rehash, password_problem, ver
 SIGNIN_FAILED = "Email address or password not recognised"
 _FAILURE_WINDOW = timedelta(hours=1)
 _LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+_LOCK_BASE_SECONDS = 30  # first lock after the free failures; doubles with each further failure
 
 
 class SignInRefused(Exception):
@@ -247,9 +248,9 @@ def _note_failure(key: bytes, free: int, now: datetime) -> None:
         db.session.add(row)
     row.failures = (row.failures or 0) + 1
     row.last_failure_at = now
-    if row.failures > free:
+    if row.failures >= free:  # the free attempts are used up: the next one waits, doubling each time
         cap = current_app.config["SIGNIN_MAX_LOCK_SECONDS"]
-        row.locked_until = now + timedelta(seconds=min(cap, 2 ** (row.failures - free)))
+        row.locked_until = now + timedelta(seconds=min(cap, _LOCK_BASE_SECONDS * 2 ** (row.failures - free)))
 
 
 def sign_in(email: str, password: str, address: str) -> User:

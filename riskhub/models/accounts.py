@@ -106,7 +106,9 @@ class User(Base):
 
     # Flask-Login: the identifier kept in the browser is the server-side session token,
     # set by the sign-in code, never the user id.
-    session_token = None  # str once signed in; not a column
+    # Not a column: the server-side session token of the request that loaded this user.
+    __allow_unmapped__ = True
+    session_token: str | None = None
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -8,6 +8,7 @@ import secrets
 from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select, update
+from werkzeug.wrappers import Response as BaseResponse
 
 from riskhub import access, audit, policy
 from riskhub.calendars import meetings_calendar
@@ -62,7 +63,7 @@ def _revoke_all(user_id: object) -> None:
 
 
 @bp.route("/calendar/feed", methods=["POST"])
-def new_feed() -> str | Response:
+def new_feed() -> str | BaseResponse:
     """Issue a new feed link (the old one stops working). The link is shown once."""
     access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "calendar.denied")
     if not ConfirmForm().validate_on_submit():
@@ -78,7 +79,7 @@ def new_feed() -> str | Response:
 
 
 @bp.route("/calendar/feed/revoke", methods=["POST"])
-def revoke_feed() -> Response:
+def revoke_feed() -> BaseResponse:
     access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "calendar.denied")
     if ConfirmForm().validate_on_submit():
         _revoke_all(current_user.id)

@@ -27,7 +27,7 @@ from riskhub.views.meetings import chair_only, load_meeting
 
 bp = Blueprint("meeting_run", __name__, url_prefix="/meetings/<reference>/run")
 
-Page = str | Response | tuple[str, int]
+Page = str | Response | tuple[str, int] | tuple[Response, int]
 
 MEETING_SECTIONS = (policy.SECTION_SUMMARY, policy.SECTION_ASSESSMENTS, policy.SECTION_PEOPLE,
                     policy.SECTION_EVENTS, policy.SECTION_ACTIONS, policy.SECTION_MINUTES,
@@ -57,8 +57,8 @@ def _action_form(item: AgendaItem) -> ActionForm:
     form = ActionForm()
     agencies = sorted((i.agency for i in item.case.involvements), key=lambda a: a.name) if item.case else []
     form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
-    people = db.session.scalars(select(User).where(User.agency_id.in_([a.id for a in agencies]),
-                                                   User.active.is_(True))) if agencies else []
+    people: list[User] = list(db.session.scalars(select(User).where(
+        User.agency_id.in_([a.id for a in agencies]), User.active.is_(True)))) if agencies else []
     form.owner_user.choices = [("", "No named person")] + sorted(
         ((str(u.id), f"{u.name} ({u.agency.name})") for u in people), key=lambda c: c[1])
     return form

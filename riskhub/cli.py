@@ -85,8 +85,12 @@ def demo_command() -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve with the development server (use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
     click.echo(f"riskhub is serving on http://{host}:{port} (press Ctrl+C to stop)")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # run_simple, not app.run: Flask ignores app.run() inside its own command line.
+    run_simple(host, port, current_app._get_current_object(), threaded=True,  # type: ignore[attr-defined]
+               use_reloader=False, use_debugger=False)
 
 
 @click.command("create-agency")

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from riskhub import audit
 from riskhub.extensions import db
-from riskhub.models.accounts import AgencyKind, Role, User
+from riskhub.models.accounts import Agency, AgencyKind, Role, User
 from riskhub.models.cases import Case
 from riskhub.models.events import EventKind
+from riskhub.models.meetings import AttendanceKind
 from riskhub.models.referrals import Consent, ReferralReason
-from riskhub.operations import accounts, assessments, cases, events, referrals
+from riskhub.operations import accounts, actions, assessments, cases, events, meeting_run, meetings, referrals
 
 AGENCIES = [
     ("Northshire Police", AgencyKind.POLICE),
@@ -87,6 +88,43 @@ def _demo_history(case: Case, number: int, idva: User, programme: User) -> None:
                              consent=Consent.GIVEN)
 
 
+def _demo_meetings(users: dict[str, User], agencies: dict[str, Agency]) -> None:
+    """A closed meeting with minutes and actions (one overdue), and the next one with its agenda."""
+    chair, police = users["chair@demo.riskhub.test"], users["police@demo.riskhub.test"]
+    invited = frozenset(a.id for a in agencies.values())
+    start = datetime.combine(date.today() + timedelta(days=1), time(9, 30), tzinfo=UTC)
+    plan = meetings.MeetingPlan(starts_at=start, duration_minutes=120, venue="Northtown Civic Centre, Room 2",
+                                online_link="", agency_ids=invited)
+    past = meetings.schedule_meetings(plan, chair=chair)[0]
+    meetings.propose_agenda(past, by=chair)
+    meeting_run.start_meeting(past, by=chair)
+    for user in (chair, police, users["idva@demo.riskhub.test"], users["programme@demo.riskhub.test"]):
+        row = meeting_run.add_attendance(past, AttendanceKind.ATTENDEE, user.agency, user=user, by=chair)
+        meeting_run.confirm_confidentiality(past, row, by=chair)
+    meeting_run.add_attendance(past, AttendanceKind.APOLOGY, agencies["Northshire Housing"], name="Hari Housing",
+                               info_sent_on=date.today(), by=chair)
+    first = next(i for i in past.items if i.case is not None)
+    meeting_run.save_minutes(first, minutes="Risk rising since separation; he has been seen near her work.",
+                             decisions="Police to flag the address; IDVA to review the safety plan.",
+                             informs_survivor="IDVA", version=first.version, by=chair,
+                             survivor_minutes="She plans to move to her sister's in the new year.")
+    overdue = actions.agree_action(first, actions.ActionPlan(
+        "Flag the address for an urgent response", police.agency_id, police.id, start.date()), by=chair)
+    actions.agree_action(first, actions.ActionPlan(
+        "Review the safety plan with her", users["idva@demo.riskhub.test"].agency_id, None,
+        start.date() + timedelta(days=30)), by=chair)
+    meeting_run.mark_heard(first, by=chair)
+    meeting_run.close_meeting(past, by=chair)
+    # Demo history: that meeting took place three weeks ago, so its first action is now overdue.
+    past.starts_at = start - timedelta(days=22)
+    overdue.deadline = date.today() - timedelta(days=7)
+    upcoming = meetings.schedule_meetings(
+        meetings.MeetingPlan(starts_at=start + timedelta(days=6), duration_minutes=180,
+                             venue="Northtown Civic Centre, Room 2", online_link="", agency_ids=invited),
+        chair=chair)[0]
+    meetings.propose_agenda(upcoming, by=chair)
+
+
 def load_demo_data(logins_file: Path) -> list[str]:
     """Create the demo data once; return the login lines (from the file on later runs)."""
     if accounts.find_user_by_email(USERS[0][0]) is not None:
@@ -118,6 +156,7 @@ def load_demo_data(logins_file: Path) -> list[str]:
         if number in (0, 3):
             cases.add_child(case, "Child", survivor[1], 4 + number, True, by=idva)
         _demo_history(case, number, idva, programme)
+    _demo_meetings(users, agencies)
     db.session.commit()
     logins_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(logins_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

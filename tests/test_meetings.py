@@ -195,6 +195,9 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
     auth.login("police@example.org")
     mine = client.get("/actions/mine").get_data(as_text=True)
     assert "Visit and review locks" in mine
+    assert "1 open" in client.get("/").get_data(as_text=True)
+    case_page = client.get(f"/cases/{w['adult']}").get_data(as_text=True)
+    assert "Visit and review locks" in case_page and "Police" in case_page
     with app.app_context():
         action = db.session.scalars(select(SafetyAction)).one()
         action_id, version = action.id, action.version

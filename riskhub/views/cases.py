@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -11,6 +13,7 @@ from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
+from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import cases as case_ops
 from riskhub.operations import events as event_ops
@@ -23,7 +26,7 @@ Page = str | Response | tuple[str, int]
 CASE_PAGE_SECTIONS = (
     policy.SECTION_SUMMARY, policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS,
     policy.SECTION_SURVIVOR_CONTACT, policy.SECTION_ASSESSMENTS, policy.SECTION_EVENTS,
-    policy.SECTION_REFERRALS, policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES,
+    policy.SECTION_REFERRALS, policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES, policy.SECTION_ACTIONS,
 )
 
 
@@ -124,6 +127,7 @@ def show(reference: str) -> str:
         alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
+        actions=action_ops.actions_of_case(case.id), today=date.today(),
         invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),
         confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, jsonify, render_template
 from flask_login import current_user
 from sqlalchemy import text
@@ -10,6 +12,7 @@ from werkzeug.wrappers import Response
 from riskhub import audit, policy
 from riskhub.access import cases_for_viewer, current_viewer
 from riskhub.extensions import db
+from riskhub.operations import actions as action_ops
 from riskhub.operations import events as event_ops
 
 bp = Blueprint("main", __name__)
@@ -24,9 +27,12 @@ def dashboard() -> str:
     for reference in sorted({reference for reference, _ in alerts}):
         audit.record("case.alerts", actor=actor, object_type="case", case_ref=reference,
                      sections=(policy.SECTION_EVENTS,))
+    mine = action_ops.actions_for_user(current_user) if policy.may_work_cases(viewer) else []
+    today = date.today()
     return render_template(
         "main/dashboard.html",
         alerts=alerts,
+        my_actions=len(mine), my_overdue=sum(1 for a in mine if a.overdue(today)),
         cases=cases_for_viewer(),
         may_work_cases=policy.may_work_cases(viewer),
         may_administer=policy.may_administer(viewer),

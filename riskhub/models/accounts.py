@@ -6,12 +6,12 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, utcnow
+from riskhub.models.base import Encrypted, enum_column, utcnow
 
 
 class AgencyKind(enum.StrEnum):
@@ -60,7 +60,7 @@ class Agency(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[AgencyKind] = mapped_column(
-        Enum(AgencyKind, native_enum=False, length=40, values_callable=lambda e: [m.value for m in e])
+        enum_column(AgencyKind, 40)
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any, overload
 
 from flask import current_app
-from sqlalchemy import MetaData
+from sqlalchemy import Enum, MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from riskhub.crypto import FieldCipher
@@ -36,6 +37,11 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def enum_column(kind: type[enum.Enum], length: int = 30) -> Enum:
+    """A portable enum column stored as its string values (no native database enum types)."""
+    return Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 def field_cipher() -> FieldCipher:

@@ -6,16 +6,12 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT, normalise_for_index, normalise_phone
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, EncryptedJSON, utcnow
-
-
-def _enum(kind: type[enum.Enum], length: int = 30) -> Enum:
-    return Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from riskhub.models.base import Encrypted, EncryptedJSON, enum_column, utcnow
 
 
 class CaseStatus(enum.StrEnum):
@@ -39,7 +35,7 @@ class Case(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     reference: Mapped[str] = mapped_column(String(20), unique=True)
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.OPEN)
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus), default=CaseStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -98,7 +94,7 @@ class Person(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    role: Mapped[PersonRole] = mapped_column(_enum(PersonRole, 20))
+    role: Mapped[PersonRole] = mapped_column(enum_column(PersonRole, 20))
     given_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     family_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     date_of_birth_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -186,7 +182,7 @@ class CaseStatusChange(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
@@ -203,7 +199,7 @@ class CaseWorker(Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    side: Mapped[WorkerSide] = mapped_column(_enum(WorkerSide, 20), primary_key=True)
+    side: Mapped[WorkerSide] = mapped_column(enum_column(WorkerSide, 20), primary_key=True)
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -6,12 +6,12 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, LargeBinary, Uuid
+from sqlalchemy import Date, DateTime, ForeignKey, LargeBinary, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, utcnow
+from riskhub.models.base import Encrypted, enum_column, utcnow
 
 
 class EventKind(enum.StrEnum):
@@ -53,7 +53,7 @@ class ProgrammeEvent(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     kind: Mapped[EventKind] = mapped_column(
-        Enum(EventKind, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
+        enum_column(EventKind, 30)
     )
     occurred_on: Mapped[date] = mapped_column(Date)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))

@@ -6,16 +6,12 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, utcnow
-
-
-def _enum(kind: type[enum.Enum], length: int = 30) -> Enum:
-    return Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from riskhub.models.base import Encrypted, enum_column, utcnow
 
 
 class MeetingStatus(enum.StrEnum):
@@ -37,7 +33,7 @@ class Meeting(Base):
     venue: Mapped[str] = mapped_column(String(200), default="")  # a place or "Online": organisational, not personal
     online_link: Mapped[str] = mapped_column(String(500), default="")
     chair_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[MeetingStatus] = mapped_column(_enum(MeetingStatus), default=MeetingStatus.SCHEDULED)
+    status: Mapped[MeetingStatus] = mapped_column(enum_column(MeetingStatus), default=MeetingStatus.SCHEDULED)
     slot_minutes: Mapped[int] = mapped_column(Integer, default=12)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -85,7 +81,7 @@ class Attendance(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[AttendanceKind] = mapped_column(_enum(AttendanceKind, 20))
+    kind: Mapped[AttendanceKind] = mapped_column(enum_column(AttendanceKind, 20))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     name_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -122,7 +118,7 @@ class AgendaItem(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, 20))
+    kind: Mapped[ItemKind] = mapped_column(enum_column(ItemKind, 20))
     agenda_group: Mapped[int] = mapped_column(Integer)  # AgendaGroup
     position: Mapped[int] = mapped_column(Integer)
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -170,9 +166,9 @@ class SafetyAction(Base):
     owner_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     owner_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     deadline: Mapped[date] = mapped_column(Date)
-    status: Mapped[ActionStatus] = mapped_column(_enum(ActionStatus, 20), default=ActionStatus.OPEN)
+    status: Mapped[ActionStatus] = mapped_column(enum_column(ActionStatus, 20), default=ActionStatus.OPEN)
     status_reported_on: Mapped[date | None] = mapped_column(Date)
-    not_done_reason: Mapped[NotDoneReason | None] = mapped_column(_enum(NotDoneReason))
+    not_done_reason: Mapped[NotDoneReason | None] = mapped_column(enum_column(NotDoneReason))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description_enc: Mapped[bytes] = mapped_column(LargeBinary)
     completion_note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -6,12 +6,12 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import DateTime, ForeignKey, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, utcnow
+from riskhub.models.base import Encrypted, enum_column, utcnow
 
 
 class ReferralReason(enum.StrEnum):
@@ -49,10 +49,6 @@ class ReferralStatus(enum.StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
-
-
 class Referral(Base):
     """A case sent to the joint meeting, with reasons and the consent basis."""
 
@@ -64,8 +60,8 @@ class Referral(Base):
     referred_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     reasons: Mapped[str] = mapped_column(String(200))  # comma-separated ReferralReason values
-    consent: Mapped[Consent] = mapped_column(_enum(Consent))
-    status: Mapped[ReferralStatus] = mapped_column(_enum(ReferralStatus), default=ReferralStatus.WAITING)
+    consent: Mapped[Consent] = mapped_column(enum_column(Consent))
+    status: Mapped[ReferralStatus] = mapped_column(enum_column(ReferralStatus), default=ReferralStatus.WAITING)
     repeat_of_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("referrals.id"))
     consent_decided_by_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     consent_reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

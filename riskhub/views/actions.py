@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, policy
 from riskhub.extensions import db
+from riskhub.forms import show_operation_error
 from riskhub.forms.meetings import ActionUpdateForm
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
 from riskhub.operations import ConflictError, OperationError
@@ -82,9 +83,7 @@ def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
             form.version.data = action.version
             status = 409
         except OperationError as error:
-            target = getattr(form, error.field or "", None)
-            if target is not None:
-                target.errors = [*target.errors, error.message]
+            show_operation_error(form, error)
         else:
             flash("Action updated.", "success")
             return redirect(url_for("actions.mine") if action.owner_user_id == current_user.id

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from riskhub import access, policy
 from riskhub.assessments import LEVEL_LABELS, SIDES, Template
 from riskhub.extensions import db
+from riskhub.forms import show_operation_error
 from riskhub.forms.assessments import form_class, item_field, source_field
 from riskhub.models.assessments import Assessment
 from riskhub.operations import OperationError
@@ -72,11 +73,7 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
                 ops.record_assessment(case, template, _submission(form, template), assessor=current_user,
                                       supersedes=supersedes)
         except OperationError as error:
-            target = getattr(form, error.field or "", None)
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                flash(error.message, "error")
+            show_operation_error(form, error)
         else:
             flash("Assessment recorded.", "success")
             return redirect(url_for("cases.show", reference=case.reference))

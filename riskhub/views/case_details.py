@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, policy
 from riskhub.extensions import db
+from riskhub.forms import show_operation_error
 from riskhub.forms.cases import ChildForm, ContactForm, EmergencyAccessForm, SurvivorForm
 from riskhub.models.cases import Case
 from riskhub.operations import ConflictError, OperationError
@@ -128,7 +129,7 @@ def emergency_access(reference: str) -> Page:
             with db.session.begin_nested():
                 grant = ops.take_emergency_access(case, form.reason.data or "", by=current_user)
         except OperationError as error:
-            form.reason.errors = [*form.reason.errors, error.message]
+            show_operation_error(form, error)
         else:
             flash(f"Emergency access granted until {grant.expires_at:%H:%M} UTC. An auditor will review it.",
                   "success")

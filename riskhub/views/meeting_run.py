@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from riskhub import access, policy
 from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
-from riskhub.forms import ConfirmForm
+from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import ActionForm, MinutesForm
 from riskhub.models.accounts import User
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
@@ -155,11 +155,7 @@ def add_action(reference: str, item_id: uuid.UUID) -> Page:
             with db.session.begin_nested():
                 action_ops.agree_action(item, plan, by=current_user)
         except OperationError as error:
-            target = getattr(form, error.field or "", None)
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                flash(error.message, "error")
+            show_operation_error(form, error)
         else:
             flash("Action agreed.", "success")
             return redirect(url_for("meeting_run.run", reference=meeting.reference, item=item.id))

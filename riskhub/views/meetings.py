@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, policy
 from riskhub.extensions import db
-from riskhub.forms import ConfirmForm
+from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
 from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
@@ -52,16 +52,7 @@ def chair_only(meeting: Meeting, action: str) -> None:
         abort(403)
 
 
-FIELD_FOR = {"starts_at": "date"}  # operation field names that a form calls differently
-
-
-def _error(form: object, error: OperationError) -> None:
-    """Show an operation's refusal beside its field (or at the top when it has none)."""
-    target = getattr(form, FIELD_FOR.get(error.field or "", error.field or ""), None)
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        flash(error.message, "error")
+FIELD_FOR = {"starts_at": "date"}  # operation field names that the meeting form calls differently
 
 
 @bp.route("/")
@@ -91,7 +82,7 @@ def new() -> Page:
             with db.session.begin_nested():
                 meetings = ops.schedule_meetings(plan, chair=current_user)
         except OperationError as error:
-            _error(form, error)
+            show_operation_error(form, error, FIELD_FOR)
         else:
             flash(f"Scheduled {len(meetings)} meeting{'s' if len(meetings) > 1 else ''}.", "success")
             return redirect(url_for("meetings.show", reference=meetings[0].reference))
@@ -216,7 +207,7 @@ def attendance(reference: str) -> Page:
                                        info_sent_on=form.info_sent_on.data if kind == AttendanceKind.APOLOGY else None,
                                        by=current_user)
         except OperationError as error:
-            _error(form, error)
+            show_operation_error(form, error, FIELD_FOR)
         else:
             flash("Recorded.", "success")
             return redirect(url_for("meetings.attendance", reference=meeting.reference))

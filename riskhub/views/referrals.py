@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, policy
 from riskhub.extensions import db
-from riskhub.forms import ConfirmForm
+from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.referrals import ProgrammeEventForm, ReferralForm
 from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.models.referrals import REASON_LABELS, Consent, ReferralReason
@@ -26,14 +26,6 @@ Page = str | Response | tuple[str, int]
 @bp.before_request
 def _case_workers_only() -> None:
     access.require(policy.may_work_cases, "referrals.denied")
-
-
-def _show_error(form: object, error: OperationError) -> None:
-    target = getattr(form, error.field or "", None)
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.route("/cases/<reference>/refer", methods=["GET", "POST"])
@@ -53,7 +45,7 @@ def refer(reference: str) -> Page:
                     consent_reason=form.consent_reason.data or "",
                 )
         except OperationError as error:
-            _show_error(form, error)
+            show_operation_error(form, error)
         else:
             note = " It is marked as a repeat." if referral.repeat_of_id else ""
             flash(f"{case.reference} is in the queue for the next meeting.{note}", "success")
@@ -83,7 +75,7 @@ def new_event(reference: str) -> Page:
                 event_ops.record_event(case, EventKind(form.kind.data), form.occurred_on.data,
                                        form.note.data or "", by=current_user)
         except OperationError as error:
-            _show_error(form, error)
+            show_operation_error(form, error)
         else:
             flash("Event recorded. The survivor-side workers on the case will see it.", "success")
             return redirect(url_for("cases.show", reference=case.reference))

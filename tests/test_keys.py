@@ -96,9 +96,9 @@ def test_survivor_key_is_refused_to_a_restricted_request(app, people, make):
     make.case(people["idva"], contact={"address": "1 Hidden Road"})
     with app.app_context():
         contact = db.session.scalars(select(SurvivorContact)).one()
-        with crypto.restrict_to({crypto.CASE_CONTENT, crypto.BLIND_INDEX}):
-            with pytest.raises(crypto.KeyClassNotPermitted):
-                _ = contact.address
+        with crypto.restrict_to({crypto.CASE_CONTENT, crypto.BLIND_INDEX}), \
+                pytest.raises(crypto.KeyClassNotPermitted):
+            _ = contact.address
         assert contact.address == "1 Hidden Road"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from flask import abort, session
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
@@ -110,6 +110,16 @@ def cases_for_viewer() -> list[Case]:
             .order_by(Case.created_at.desc())
         )
     )
+
+
+def case_count_for_viewer() -> int:
+    """How many cases the current user's agency is involved in (the dashboard), counted in SQL."""
+    viewer = current_viewer()
+    if not policy.may_work_cases(viewer):
+        return 0
+    return db.session.scalar(
+        select(func.count()).select_from(CaseAgency).where(CaseAgency.agency_id == viewer.agency_id)
+    ) or 0
 
 
 def load_case_at_meeting(meeting: Meeting, item: AgendaItem, sections: Iterable[str]) -> frozenset[str]:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from riskhub.extensions import db
 from riskhub.models.audit import GENESIS_HASH, AccessLogEntry, AuditChainHead
 from riskhub.models.base import as_utc, utcnow
+from riskhub.operations.audit_checkpoints import checkpoint_if_due
 
 ALLOWED = "allowed"
 DENIED = "denied"
@@ -52,26 +53,45 @@ def ensure_chain_head() -> None:
         db.session.flush()
 
 
-def canonical_content(entry: AccessLogEntry) -> bytes:
+# The columns a hash covers, in the order `canonical_values` takes them.
+HASHED_COLUMNS = ("seq", "at", "user_id", "agency_id", "roles", "action", "object_type", "object_id",
+                  "case_ref", "sections", "purpose", "outcome", "request_id", "client_address")
+
+_quote = json.encoder.encode_basestring_ascii  # the C escaper json.dumps itself uses
+# json.dumps(fields, sort_keys=True, separators=(",", ":")), written out: the keys in sorted
+# order with each value escaped exactly as json.dumps escapes it. The verifier formats a
+# million entries this way in a fraction of the time the general encoder needs.
+_CANONICAL = ('{"action":%s,"agency_id":%s,"at":%s,"case_ref":%s,"client_address":%s,"object_id":%s,'
+              '"object_type":%s,"outcome":%s,"purpose":%s,"request_id":%s,"roles":%s,"sections":%s,'
+              '"seq":%d,"user_id":%s}')
+
+
+def canonical_text(seq: int, *values: str | None) -> bytes:
+    """The bytes an entry's hash covers, from `HASHED_COLUMNS` after seq, already written as text."""
+    at, user_id, agency_id, roles, action, object_type, object_id, case_ref, sections, purpose, outcome, \
+        request_id, client_address = ["null" if v is None else _quote(v) for v in values]
+    return (_CANONICAL % (action, agency_id, at, case_ref, client_address, object_id, object_type, outcome,
+                          purpose, request_id, roles, sections, seq, user_id)).encode()
+
+
+def utc_text(at: datetime | None) -> str | None:
+    """A time as the hash covers it: UTC, microseconds, whatever the database session's zone."""
+    return as_utc(at).astimezone(UTC).isoformat(timespec="microseconds") if at is not None else None
+
+
+def canonical_values(seq: int, at: datetime | None, user_id: Any, agency_id: Any, roles: str, action: str,
+                     object_type: str | None, object_id: str | None, case_ref: str | None, sections: str,
+                     purpose: str | None, outcome: str, request_id: str | None,
+                     client_address: str | None) -> bytes:
     """The bytes an entry's hash covers: every column but the hashes, in a fixed form."""
-    at = as_utc(entry.at)
-    fields = {
-        "seq": entry.seq,
-        "at": at.isoformat(timespec="microseconds") if at else None,
-        "user_id": str(entry.user_id) if entry.user_id else None,
-        "agency_id": str(entry.agency_id) if entry.agency_id else None,
-        "roles": entry.roles,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "case_ref": entry.case_ref,
-        "sections": entry.sections,
-        "purpose": entry.purpose,
-        "outcome": entry.outcome,
-        "request_id": entry.request_id,
-        "client_address": entry.client_address,
-    }
-    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    return canonical_text(seq, utc_text(at), str(user_id) if user_id else None,
+                          str(agency_id) if agency_id else None, roles, action, object_type, object_id,
+                          case_ref, sections, purpose, outcome, request_id, client_address)
+
+
+def canonical_content(entry: AccessLogEntry) -> bytes:
+    """The bytes an entry's hash covers (see `canonical_values`)."""
+    return canonical_values(*(getattr(entry, name) for name in HASHED_COLUMNS))
 
 
 def entry_hash(prev_hash: bytes, entry: AccessLogEntry) -> bytes:
@@ -121,6 +141,8 @@ def _append(facts: dict[str, Any], request_id: str | None, client_address: str |
         .where(AuditChainHead.id == 1)
         .values(seq=AuditChainHead.seq + 1)
         .returning(AuditChainHead.seq, AuditChainHead.last_hash)
+        # No ORM synchronisation: it scans every object in the session, on every append.
+        .execution_options(synchronize_session=False)
     ).one()
     actor: Actor = facts["actor"]
     entry = AccessLogEntry(
@@ -144,7 +166,9 @@ def _append(facts: dict[str, Any], request_id: str | None, client_address: str |
     db.session.add(entry)
     db.session.execute(
         update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=entry.entry_hash)
+        .execution_options(synchronize_session=False)
     )
+    checkpoint_if_due(seq, entry.entry_hash)
     return entry
 
 
@@ -161,44 +185,17 @@ def replay_request_entries() -> int:
     return len(facts_list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ChainProblem:
+    """The first broken entry and what is wrong with it."""
+
     seq: int
     reason: str
 
 
-def iter_entries(batch: int = 5000) -> Iterator[AccessLogEntry]:
-    """Every entry in chain order, fetched in batches."""
-    last = 0
-    while True:
-        rows = db.session.scalars(
-            select(AccessLogEntry).where(AccessLogEntry.seq > last).order_by(AccessLogEntry.seq).limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-        db.session.expunge_all()
-
-
 def verify_chain() -> tuple[int, ChainProblem | None]:
-    """Walk the chain; return (entries checked, first problem or None)."""
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    for entry in iter_entries():
-        if entry.seq != expected_seq:
-            return count, ChainProblem(expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
-        if bytes(entry.prev_hash) != expected_prev:
-            return count, ChainProblem(entry.seq, "does not follow the previous entry")
-        if entry_hash(expected_prev, entry) != bytes(entry.entry_hash):
-            return count, ChainProblem(entry.seq, "content was altered")
-        expected_prev = bytes(entry.entry_hash)
-        expected_seq += 1
-        count += 1
-    head = db.session.get(AuditChainHead, 1)
-    if head is not None and head.seq != count:
-        return count, ChainProblem(count + 1, f"chain ends at {count} but {head.seq} entries were written")
-    if head is not None and bytes(head.last_hash) != expected_prev:
-        return count, ChainProblem(count, "last entry does not match the chain head")
-    return count, None
+    """Walk the chain and its checkpoints; return (entries checked, first problem or None)."""
+    from riskhub.operations.audit_verify import verify
+
+    result = verify()
+    return result.entries, result.problem

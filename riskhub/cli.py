@@ -33,6 +33,7 @@ def _write_private(path: Path, text: str) -> None:
 def init_command() -> None:
     """Create instance/config.py and the keyring if absent, then migrate the database."""
     from riskhub import create_app
+    from riskhub.cli_audit import ensure_signing_key
     from riskhub.crypto import Keyring
 
     instance = _instance_path()
@@ -48,6 +49,7 @@ def init_command() -> None:
         if not keyfile.exists():
             Keyring.generate().save(keyfile)
             click.echo(f"Wrote {keyfile} with new keys (mode 0600): back it up apart from the database")
+    ensure_signing_key(instance)
     app = create_app()
     with app.app_context():
         migrate_database()
@@ -162,21 +164,29 @@ def deactivate_user_command(email: str) -> None:
 @with_appcontext
 def rotate_keys_command() -> None:
     """Add new primary keys and re-encrypt every value (re-run to finish an interrupted run)."""
+    from contextlib import ExitStack
+
+    from riskhub.crypto import CryptoError
     from riskhub.operations.keys import rotate_keys
 
     if current_app.config.get("KEYRING"):
         raise click.ClickException("The keyring comes from RISKHUB_KEYRING: rotate it where it is kept")
-    bar: list = []
+    again = "every value is still readable; run `riskhub rotate-keys` again to finish this rotation"
+    with ExitStack() as stack:
+        bars: list = []
 
-    def start(total: int) -> None:
-        bar.append(click.progressbar(length=total, label="Re-encrypting", show_pos=True, file=sys.stderr))
-        bar[0].__enter__()
+        def start(total: int) -> None:
+            bar = click.progressbar(length=total, label="Re-encrypting", show_pos=True, file=sys.stderr)
+            bars.append(stack.enter_context(bar))
 
-    try:
-        result = rotate_keys(current_app.config["KEYRING_FILE"], lambda n: bar[0].update(n), start=start)
-    finally:
-        if bar:
-            bar[0].__exit__(None, None, None)
+        try:
+            result = rotate_keys(current_app.config["KEYRING_FILE"], lambda n: bars[0].update(n), start=start)
+        except KeyboardInterrupt:
+            stack.close()
+            raise click.ClickException(f"Rotation interrupted: {again}") from None
+        except CryptoError as error:
+            stack.close()
+            raise click.ClickException(f"Rotation stopped: {error}. Once that is fixed, {again}") from None
     verb = "Finished the interrupted rotation" if result["resumed"] else "Rotated keys"
     primaries = ", ".join(f"{k}={v}" for k, v in sorted(result["primaries"].items()))
     click.echo(f"{verb}: {result['rows']} rows checked, {result['changed']} re-encrypted; primary keys {primaries}")
@@ -229,10 +239,12 @@ COMMANDS = (init_command, demo_command, serve_command, create_agency_command, cr
 
 def register(app: Flask) -> None:
     """Make the commands reachable as `flask --app riskhub ...`."""
+    from riskhub.cli_audit import AUDIT_COMMANDS
     from riskhub.cli_meetings import remind_command
 
-    for command in (*COMMANDS, remind_command):
+    for command in (*COMMANDS, remind_command, *AUDIT_COMMANDS):
         app.cli.add_command(command)
+    app.cli.add_command(__import__("riskhub.demo_scale", fromlist=["bench_data_command"]).bench_data_command)
 
 
 def _create_app() -> Flask:

@@ -56,6 +56,29 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_FROM": "riskhub@localhost",
     "ARGON2_TIME_COST": 0,  # 0: argon2-cffi's recommended defaults
     "ARGON2_MEMORY_KIB": 0,
+    "AUDIT_SIGNING_KEY": None,  # Ed25519 key (PEM or base64 seed) signing access-log checkpoints
+    "AUDIT_SIGNING_KEY_FILE": None,  # None: instance/audit-signing.key (written by `riskhub init`)
+    "AUDIT_CHECKPOINT_EVERY": 1000,  # sign a checkpoint every N access-log entries (0: on demand only)
+    "AUDIT_PAGE_SIZE": 50,
+    "AUDIT_MAX_RANGE_DAYS": 366,  # the longest date range one search may cover
+    "AUDIT_EXPORT_MAX_ROWS": 10_000,  # entries per CSV file; the next file continues after the last
+    "AUDIT_REVIEW_DAYS": 31,  # how far back the review queues look
+    "AUDIT_BULK_CASES": 20,  # more distinct cases than this ...
+    "AUDIT_BULK_MINUTES": 60,  # ... within this many minutes is bulk access
+    "AUDIT_WORKING_HOURS": "07:00-19:00",  # local time; outside it (or the days below) is flagged
+    "AUDIT_WORKING_DAYS": "Mon,Tue,Wed,Thu,Fri",
+    "AUDIT_TIMEZONE": "Europe/London",
+    "AUDIT_STATEMENT_TIMEOUT_MS": 5000,  # PostgreSQL: an auditor's query stops rather than hog the server
+    "SHARING_LEGAL_BASES": {
+        "safeguarding": "Safeguarding (DPA 2018, Schedule 8: safeguarding of individuals at risk)",
+        "public_task": "Public task (UK GDPR article 6(1)(e))",
+        "vital_interests": "Vital interests: life or death (UK GDPR article 6(1)(d))",
+        "consent": "Consent (UK GDPR article 6(1)(a))",
+        "legitimate_interest": "Legitimate interest (UK GDPR article 6(1)(f))",
+        "legal_obligation": "Legal obligation or court order (UK GDPR article 6(1)(c))",
+        "crime_prevention": "Prevention or detection of crime (DPA 2018, Schedule 2)",
+    },
+    "RETENTION_DAYS": {"closed": 2190},  # case status -> days in that status before `riskhub purge`
 }
 
 ENV_PREFIX = "RISKHUB_"

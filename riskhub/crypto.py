@@ -218,6 +218,7 @@ class FieldCipher:
     def encrypt(self, data_class: str, text: str, *, table: str, column: str, row_id: str) -> bytes:
         """Encrypt text under the primary key of its data class."""
         _check_permitted(data_class)
+        self.refresh()  # a rotation elsewhere may have made a new key primary
         keyset = self.keyring.classes[data_class]
         key_id = keyset.primary
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -229,9 +230,24 @@ class FieldCipher:
     def decrypt(self, data_class: str, blob: bytes, *, table: str, column: str, row_id: str) -> str:
         """Reveal a stored value, or raise naming the key and the place that failed."""
         _check_permitted(data_class)
-        key_id, nonce, sealed = split_stored_value(blob)
+        place = f"{table}.{column} for row {row_id}"
+        try:
+            key_id, nonce, sealed = split_stored_value(blob)
+        except DecryptionError as error:
+            raise DecryptionError(f"value in {place}: {error}") from None
         if key_id not in self.keyring.classes[data_class].keys:
             self.refresh()  # written by a worker that already has a newer keyring
+        if key_id not in self.keyring.classes[data_class].keys:
+            owner = next((name for name, ks in self.keyring.classes.items() if key_id in ks.keys), None)
+            if owner is not None:
+                raise DecryptionError(
+                    f"value in {place} is under key {key_id!r} of the {owner} class, not {data_class}: "
+                    "it was moved from another column"
+                )
+            raise MissingKeyError(
+                f"key {key_id!r} ({data_class}) is not in the keyring, so the value in {place} cannot be "
+                "read; restore the key from the keyring backup"
+            )
         key = self.keyring.key(data_class, key_id)
         aad = _associated_data(table, column, row_id, key_id)
         try:
@@ -256,6 +272,8 @@ class FieldCipher:
     def blind_index(self, purpose: str, value: str, key_id: str | None = None) -> bytes:
         """Keyed, truncated HMAC of a normalised value under one index key (default primary)."""
         _check_permitted(BLIND_INDEX)
+        if key_id is None:
+            self.refresh()  # a rotation elsewhere may have made a new index key primary
         keyset = self.keyring.classes[BLIND_INDEX]
         key = self.keyring.key(BLIND_INDEX, key_id or keyset.primary)
         message = f"{purpose}\x00{value}".encode()
@@ -263,18 +281,23 @@ class FieldCipher:
 
     def blind_index_candidates(self, purpose: str, value: str) -> list[bytes]:
         """Index values to look up: under every index key while a rotation may be under way."""
+        _check_permitted(BLIND_INDEX)
+        self.refresh()  # after a rotation elsewhere, stored indexes are under the new key
         keyset = self.keyring.classes[BLIND_INDEX]
         ids = list(keyset.keys) if self.keyring.rotation_pending else [keyset.primary]
         return [self.blind_index(purpose, value, kid) for kid in ids]
 
 
-def _mtime(path: str | None) -> float | None:
+def _mtime(path: str | None) -> tuple[int, int, int] | None:
+    """Identity of the keyring file's current version: a save replaces the file (new inode),
+    so two saves within one clock tick are still told apart."""
     if path is None:
         return None
     try:
-        return os.stat(path).st_mtime_ns
+        stat = os.stat(path)
     except OSError:
         return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def split_stored_value(blob: bytes) -> tuple[str, bytes, bytes]:
@@ -310,21 +333,45 @@ def configure_index_length(expected_rows: int) -> int:
     return _index_length
 
 
+def _accent_is_optional(base: str) -> bool:
+    """Latin and Greek letters, whose accents records often drop or vary (Zoë/Zoe, ΕΛΕΝΗ/Ελένη)."""
+    code = ord(base)
+    return code < 0x0250 or 0x0370 <= code < 0x0400 or 0x1E00 <= code < 0x2000
+
+
 def normalise_for_index(*parts: str) -> str:
-    """Normalise names and numbers so that spelling variants of case and accents match."""
+    """Normalise names and numbers so that spelling variants of case and accents match.
+
+    Combining marks are dropped only from Latin and Greek letters. In other scripts a mark is
+    part of the spelling (Devanagari vowel signs, the Cyrillic breve of й, the kana voicing
+    mark), so it is kept as part of the word: dropping it, or treating it as a space, would make
+    different people's names match.
+    """
     cleaned = []
     for part in parts:
-        text = unicodedata.normalize("NFKD", part or "").casefold()
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-        text = "".join(ch if ch.isalnum() else " " for ch in text)
-        cleaned.append(" ".join(text.split()))
+        text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", part or "").casefold())
+        out: list[str] = []
+        base = " "
+        for ch in text:
+            if unicodedata.category(ch).startswith("M"):
+                if not _accent_is_optional(base):
+                    out.append(ch)
+                continue
+            base = ch
+            out.append(ch if ch.isalnum() else " ")
+        cleaned.append(" ".join("".join(out).split()))
     return "|".join(cleaned)
 
 
 def normalise_phone(number: str) -> str:
-    """Digits only, with a UK leading 0 turned into 44 so both spellings match."""
+    """Digits only, in international form without a prefix: 07700 900123, +44 7700 900123,
+    0044 7700 900123 and the UK style +44 (0)7700 900123 all become 447700900123."""
     digits = "".join(ch for ch in number if ch.isdigit())
-    if digits.startswith("0") and not digits.startswith("00"):
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
         digits = "44" + digits[1:]
-    return digits.removeprefix("00")
+    if digits.startswith("440"):  # +44 (0)...: the trunk 0 is never dialled after 44
+        digits = "44" + digits[3:]
+    return digits
 

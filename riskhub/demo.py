@@ -17,8 +17,19 @@ from riskhub.models.accounts import Agency, AgencyKind, Role, User
 from riskhub.models.cases import Case
 from riskhub.models.events import EventKind
 from riskhub.models.meetings import AttendanceKind
+from riskhub.models.partnerships import Category, CooperationModel, FlowDirection
 from riskhub.models.referrals import Consent, ReferralReason
-from riskhub.operations import accounts, actions, assessments, cases, events, meeting_run, meetings, referrals
+from riskhub.operations import (
+    accounts,
+    actions,
+    assessments,
+    cases,
+    events,
+    meeting_run,
+    meetings,
+    partnerships,
+    referrals,
+)
 
 AGENCIES = [
     ("Northshire Police", AgencyKind.POLICE),
@@ -80,12 +91,33 @@ def _demo_history(case: Case, number: int, idva: User, programme: User) -> None:
         assessed_on=today, answers=ratings, sources={}, judgement_level=PERPETRATOR_LEVELS[number],
         firearms_access="no",
     ), assessor=programme)
-    events.record_event(case, EventKind.STARTED, today, "Attended the assessment session", by=programme)
+    events.record_event(case, EventKind.ENROLLED, today, "Attended the assessment session", by=programme)
     if number in (1, 3):
         events.record_event(case, EventKind.MISSED, today, "No reason given", by=programme)
     if number in (0, 1, 3):
         referrals.refer_case(case, by=idva, reasons={ReferralReason.PROFESSIONAL_JUDGEMENT},
                              consent=Consent.GIVEN)
+
+
+def _demo_partnership(agencies: dict[str, Agency], admin: User) -> None:
+    """The programme and the IDVA service in partnership, under a protocol in force."""
+    programme, idva = agencies["Safer Futures Programme"], agencies["Northshire IDVA Service"]
+    partnerships.create_partnership(partnerships.PartnershipPlan(
+        name="Safer Futures with Northshire IDVA", programme_agency_id=programme.id,
+        service_agency_ids=frozenset({idva.id}), model=CooperationModel.EXTERNAL, max_days_to_offer=7,
+        contacts={"programme_contact": "Programme manager", "service_contact": "Partner support lead"},
+        matrix={"contacts_partner": "IDVA service, partner support worker",
+                "informs_survivor": "IDVA service"},
+    ), by=admin)
+    flows = frozenset((c, FlowDirection.TO_SURVIVOR_SIDE) for c in (
+        Category.ATTENDANCE, Category.NON_COMPLIANCE, Category.RISK_EVENTS, Category.COMPLETION))
+    partnerships.create_protocol(partnerships.ProtocolPlan(
+        title="Northshire programme information-sharing protocol",
+        party_agency_ids=frozenset(a.id for a in agencies.values()),
+        effective_from=date.today() - timedelta(days=90), review_on=date.today() + timedelta(days=275),
+        legal_basis="safeguarding", flows=flows,
+        terms={"consent_rules": "Partner consent is sought unless asking would be unsafe."},
+    ), by=admin)
 
 
 def _demo_meetings(users: dict[str, User], agencies: dict[str, Agency]) -> None:
@@ -140,6 +172,7 @@ def load_demo_data(logins_file: Path) -> list[str]:
         lines.append(f"{email:32} {password}   ({', '.join(sorted(r.value for r in roles))}; {agency})")
     idva = users["idva@demo.riskhub.test"]
     programme = users["programme@demo.riskhub.test"]
+    _demo_partnership(agencies, users["admin@demo.riskhub.test"])
     for number, (survivor, perpetrator, contact) in enumerate(CASES):
         case = cases.create_case(
             creator=idva,

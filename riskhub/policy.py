@@ -28,12 +28,15 @@ SECTION_REFERRALS = "referrals"
 SECTION_ACTIONS = "actions"
 SECTION_MINUTES = "minutes"
 SECTION_SURVIVOR_MINUTES = "survivor_minutes"
+SECTION_SHARING = "information_sharing"  # sharing records made on the perpetrator side
+SECTION_SURVIVOR_SHARING = "survivor_sharing"  # sharing records made on the survivor side
 SURVIVOR_ONLY_SECTIONS = frozenset({
     SECTION_SURVIVOR_CONTACT,
     SECTION_SURVIVOR_DETAILS,
     SECTION_SURVIVOR_ASSESSMENT_DETAIL,
     SECTION_CONFIDENTIAL_NOTES,
     SECTION_SURVIVOR_MINUTES,
+    SECTION_SURVIVOR_SHARING,
 })
 
 
@@ -175,3 +178,24 @@ def may_view_case_at_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.U
 def may_update_action(viewer: Viewer, owner_agency_id: uuid.UUID) -> bool:
     """The owner agency's staff report progress; chairs may record it for them."""
     return viewer.agency_id == owner_agency_id or may_schedule_meetings(viewer)
+
+
+def may_manage_partnerships(viewer: Viewer) -> bool:
+    """Admins set up partnerships and protocols."""
+    return may_administer(viewer)
+
+
+def may_see_partnership(viewer: Viewer, member_agency_ids: Iterable[uuid.UUID]) -> bool:
+    """Admins, chairs, and staff of the partnership's own agencies."""
+    return (may_administer(viewer) or may_schedule_meetings(viewer)
+            or (may_work_cases(viewer) and viewer.agency_id in set(member_agency_ids)))
+
+
+def may_do_partner_contact(viewer: Viewer) -> bool:
+    """Partner contact is survivor-side work."""
+    return Role.PRACTITIONER in viewer.roles and viewer.agency_kind == AgencyKind.SURVIVOR_SUPPORT
+
+
+def may_record_sharing(viewer: Viewer) -> bool:
+    """Practitioners record what their agency shared, or decided not to share, about a case."""
+    return Role.PRACTITIONER in viewer.roles

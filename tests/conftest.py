@@ -225,6 +225,30 @@ class Factory:
             return case.reference
 
 
+    def protocol(self, party_ids: tuple[uuid.UUID, ...], *, title: str = "Programme and survivor services",
+                 flows: tuple[tuple[str, str], ...] | None = None, effective_from: Any = None,
+                 review_on: Any = None) -> uuid.UUID:
+        """A protocol in force letting programme attendance, non-compliance, risk and completion
+        reach the survivor side (or the flows given)."""
+        from datetime import date, timedelta
+
+        from riskhub.extensions import db
+        from riskhub.models.partnerships import Category, FlowDirection
+        from riskhub.operations import partnerships
+
+        default = tuple((c, "to_survivor_side") for c in ("attendance", "non_compliance", "risk_events", "completion"))
+        plan = partnerships.ProtocolPlan(
+            title=title, party_agency_ids=frozenset(party_ids),
+            effective_from=effective_from or date.today() - timedelta(days=30),
+            review_on=review_on or date.today() + timedelta(days=335), legal_basis="safeguarding",
+            flows=frozenset((Category(c), FlowDirection(d)) for c, d in (flows or default)),
+        )
+        with self.app.app_context():
+            protocol = partnerships.create_protocol(plan, by=None)
+            db.session.commit()
+            return protocol.id
+
+
 @pytest.fixture
 def make(app: Flask) -> Factory:
     return Factory(app)
@@ -244,4 +268,5 @@ def people(make: Factory) -> dict[str, Any]:
     ids["chair"] = make.user("chair@example.org", ids["police_agency"], ("chair", "practitioner"))
     ids["auditor"] = make.user("auditor@example.org", ids["police_agency"], ("auditor",))
     ids["admin"] = make.user("admin@example.org", ids["police_agency"], ("admin",))
+    ids["protocol"] = make.protocol((ids["idva_agency"], ids["programme_agency"], ids["police_agency"]))
     return ids

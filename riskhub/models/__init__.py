@@ -3,7 +3,17 @@
 
 def register_models() -> None:
     """Import every model module so their tables are on the metadata."""
-    from riskhub.models import accounts, assessments, audit, cases, events, meetings, referrals  # noqa: F401
+    from riskhub.models import (  # noqa: F401
+        accounts,
+        assessments,
+        audit,
+        cases,
+        events,
+        meetings,
+        partnerships,
+        referrals,
+        sharing,
+    )
     from riskhub.models.base import Model, encrypted_attributes
 
     # An encrypted attribute whose column is misnamed would silently store nothing: refuse.

@@ -16,6 +16,7 @@ from riskhub.models.base import Encrypted, enum_column, utcnow
 
 class EventKind(enum.StrEnum):
     REFERRED = "referred"
+    ENROLLED = "enrolled"
     STARTED = "started"
     ATTENDED = "attended"
     MISSED = "missed_session"
@@ -35,6 +36,7 @@ class EventKind(enum.StrEnum):
 
 EVENT_LABELS = {
     EventKind.REFERRED: "Referred to the programme",
+    EventKind.ENROLLED: "Enrolled on the programme",
     EventKind.STARTED: "Started the programme",
     EventKind.ATTENDED: "Attended a session",
     EventKind.MISSED: "Missed a session",

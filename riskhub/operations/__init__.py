@@ -1,5 +1,8 @@
 """What riskhub does. Views and the CLI both call these; they flush, the caller commits once."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class OperationError(Exception):
     """A request the rules refuse; the message is safe to show the user who asked."""
@@ -12,3 +15,29 @@ class OperationError(Exception):
 
 class ConflictError(OperationError):
     """The record changed since the user loaded it; their edit was not applied."""
+
+
+@contextmanager
+def attempt() -> Iterator[None]:
+    """Run an operation in a savepoint: if it refuses, undo everything it did except its
+    records of denial, which the access log must keep (a refused flow, a denied access)."""
+    from flask import g, has_request_context
+
+    from riskhub import audit
+    from riskhub.extensions import db
+
+    facts = g.setdefault("audit_facts", []) if has_request_context() else []
+    marker = len(facts)
+    try:
+        with db.session.begin_nested():
+            yield
+    except OperationError:
+        undone = facts[marker:]
+        del facts[marker:]
+        for fact in undone:
+            if fact["outcome"] == audit.DENIED:
+                audit.record(fact["action"], actor=fact["actor"], outcome=audit.DENIED,
+                             object_type=fact["object_type"], object_id=fact["object_id"],
+                             case_ref=fact["case_ref"], sections=fact["sections"].split(",") if fact["sections"]
+                             else (), purpose=fact["purpose"], at=fact["at"])
+        raise

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -17,6 +18,8 @@ from riskhub.operations.cases import check_version
 from riskhub.operations.meetings import ensure_open
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
+# Lists never show the meeting, and eager-loading it brought its chair and every invite along.
+LIST_OPTIONS = (lazyload(SafetyAction.meeting),)
 
 
 @dataclass(frozen=True)
@@ -80,7 +83,7 @@ def actions_for_user(user: User) -> list[SafetyAction]:
     """Open actions owned by this person, soonest deadline first."""
     return list(db.session.scalars(
         select(SafetyAction).where(SafetyAction.owner_user_id == user.id, SafetyAction.status.in_(OPEN_STATUSES))
-        .order_by(SafetyAction.deadline)
+        .order_by(SafetyAction.deadline).options(*LIST_OPTIONS)
     ))
 
 
@@ -89,12 +92,12 @@ def actions_for_agency(agency: Agency, *, include_closed: bool = False) -> list[
     query = select(SafetyAction).where(SafetyAction.owner_agency_id == agency.id)
     if not include_closed:
         query = query.where(SafetyAction.status.in_(OPEN_STATUSES))
-    return list(db.session.scalars(query.order_by(SafetyAction.deadline)))
+    return list(db.session.scalars(query.order_by(SafetyAction.deadline).options(*LIST_OPTIONS)))
 
 
 def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:
     return list(db.session.scalars(select(SafetyAction).where(SafetyAction.case_id == case_id)
-                                   .order_by(SafetyAction.deadline)))
+                                   .order_by(SafetyAction.deadline).options(*LIST_OPTIONS)))
 
 
 def carried_forward(meeting: Meeting) -> list[SafetyAction]:

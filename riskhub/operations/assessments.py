@@ -102,6 +102,17 @@ def assessments_of(case: Case) -> list[Assessment]:
     ))
 
 
+def assessments_of_cases(case_ids: list[Any]) -> dict[Any, list[Assessment]]:
+    """Every assessment of several cases in one query (the agenda), oldest first per case."""
+    found: dict[Any, list[Assessment]] = {case_id: [] for case_id in case_ids}
+    for assessment in db.session.scalars(
+        select(Assessment).where(Assessment.case_id.in_(case_ids))
+        .order_by(Assessment.assessed_on, Assessment.created_at)
+    ):
+        found[assessment.case_id].append(assessment)
+    return found
+
+
 def superseded_ids(assessments: list[Assessment]) -> set[Any]:
     return {a.supersedes_id for a in assessments if a.supersedes_id}
 

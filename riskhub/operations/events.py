@@ -11,7 +11,10 @@ from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.events import EventAcknowledgement, EventKind, ProgrammeEvent
+from riskhub.models.partnerships import FlowDirection
 from riskhub.operations import OperationError
+from riskhub.operations.partner_contact import after_programme_event
+from riskhub.operations.partnerships import EVENT_CATEGORY, partnerships_of, require_flow
 
 
 def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, by: User) -> ProgrammeEvent:
@@ -20,14 +23,28 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
         raise OperationError("The date of the event cannot be in the future", "occurred_on")
     if occurred_on < case.created_at.date() - timedelta(days=5 * 365):
         raise OperationError("The date of the event is too long before the case was opened", "occurred_on")
-    event = ProgrammeEvent(case_id=case.id, kind=EventKind(kind), occurred_on=occurred_on,
+    kind = EventKind(kind)
+    require_flow(sender=by, receivers=survivor_side_receivers(case, by), category=EVENT_CATEGORY[kind],
+                 direction=FlowDirection.TO_SURVIVOR_SIDE, case_ref=case.reference)
+    event = ProgrammeEvent(case_id=case.id, kind=kind, occurred_on=occurred_on,
                            agency_id=by.agency_id, recorded_by_id=by.id)
     event.note = note.strip()
     db.session.add(event)
     db.session.flush()
     audit.record("event.create", actor=audit.actor_for(by), object_type="programme_event",
                  object_id=event.id, case_ref=case.reference, purpose=event.kind.value)
+    after_programme_event(event, case, by=by)
     return event
+
+
+def survivor_side_receivers(case: Case, sender: User) -> set:
+    """Who a programme event reaches: survivor-side agencies on the case and the programme's partner services."""
+    receivers = {i.agency_id for i in case.involvements
+                 if i.agency.kind != AgencyKind.PERPETRATOR_PROGRAMME and i.agency_id != sender.agency_id}
+    for partnership in partnerships_of(sender.agency_id):
+        if partnership.programme_agency_id == sender.agency_id:
+            receivers |= partnership.service_agency_ids
+    return receivers
 
 
 def events_of(case: Case) -> list[ProgrammeEvent]:

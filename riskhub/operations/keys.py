@@ -31,6 +31,7 @@ def encrypted_models() -> list[type]:
 
 
 def rows_to_visit() -> int:
+    """How many rows a rotation walks through (the progress bar's length)."""
     return sum(db.session.scalar(select(func.count()).select_from(m)) or 0 for m in encrypted_models())
 
 
@@ -76,20 +77,27 @@ def rotate_keys(keyring_path: str, progress: Progress | None = None, *,
         keyring.save(keyring_path)
     cipher.keyring = keyring
     cipher.refresh()
-    total = rows_to_visit()
-    if start:
-        start(total)
     changed = 0
-    for model in encrypted_models():
-        for rows in _batches(model):
-            changed += sum(1 for row in rows if reencrypt_row(row))
-            db.session.commit()
-            if progress:
-                progress(len(rows))
+    try:
+        total = rows_to_visit()
+        if start:
+            start(total)
+        for model in encrypted_models():
+            for rows in _batches(model):
+                changed += sum(1 for row in rows if reencrypt_row(row))
+                db.session.commit()
+                if progress:
+                    progress(len(rows))
+        primaries = {name: ks.primary for name, ks in keyring.classes.items()}
+        # Logged before the keyring says "done": a crash in between leaves the rotation pending
+        # (a re-run finishes it and logs again), never a finished rotation with no log entry.
+        audit.record("keys.rotate", actor=audit.SYSTEM, purpose=",".join(sorted(primaries.values())))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()  # the unfinished batch stays under its old keys, still readable
+        raise
     keyring.rotation_pending = False
     keyring.save(keyring_path)
     cipher.keyring = keyring
-    primaries = {name: ks.primary for name, ks in keyring.classes.items()}
-    audit.record("keys.rotate", actor=audit.SYSTEM, purpose=",".join(sorted(primaries.values())))
-    db.session.commit()
+    cipher.refresh()
     return {"resumed": resumed, "rows": total, "changed": changed, "primaries": primaries}

@@ -28,6 +28,10 @@ def navigation() -> list[NavItem]:
     items.append(("Referral queue", "referrals.queue", policy.may_see_referral_queue(viewer)))
     items.append(("Meetings", "meetings.index", policy.may_work_cases(viewer) or policy.may_schedule_meetings(viewer)))
     items.append(("My actions", "actions.mine", policy.may_work_cases(viewer)))
+    items.append(("Partner contact", "partnerships.tasks", policy.may_do_partner_contact(viewer)))
+    items.append(("Partnerships", "partnerships.index",
+                  policy.may_administer(viewer) or policy.may_schedule_meetings(viewer)))
+    items.append(("Access log", "audit.index", policy.may_review_audit(viewer)))
     items.append(("Administration", "admin.index", policy.may_administer(viewer)))
     endpoint = request.endpoint or ""
     return [
@@ -68,12 +72,17 @@ def register_blueprints(app: Flask) -> None:
         meeting_run,
         meetings,
         minutes,
+        partnerships,
         referrals,
     )
 
     for module in (auth, main, admin, cases, case_details, assessments, referrals, meetings, meeting_run,
-                   minutes, actions, calendar):
+                   minutes, actions, calendar, partnerships):
         app.register_blueprint(module.bp)
+    from riskhub.views import audit, sharing
+
+    app.register_blueprint(audit.bp)
+    app.register_blueprint(sharing.bp)
     app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation
     app.context_processor(page_markings)

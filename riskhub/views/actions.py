@@ -14,7 +14,7 @@ from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.meetings import ActionUpdateForm
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
-from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as ops
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
@@ -73,7 +73,7 @@ def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.update_action(action, status=ActionStatus(form.status.data), note=form.note.data or "",
                                   reason=NotDoneReason(form.reason.data) if form.reason.data else None,
                                   version=int(form.version.data) if (form.version.data or "").isdigit() else None,

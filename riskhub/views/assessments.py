@@ -15,7 +15,7 @@ from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.assessments import form_class, item_field, source_field
 from riskhub.models.assessments import Assessment
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, attempt
 from riskhub.operations import assessments as ops
 
 bp = Blueprint("assessments", __name__, url_prefix="/cases/<reference>/assessments")
@@ -69,7 +69,7 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
     form = form_class(template)()
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.record_assessment(case, template, _submission(form, template), assessor=current_user,
                                       supersedes=supersedes)
         except OperationError as error:

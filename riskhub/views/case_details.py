@@ -12,7 +12,7 @@ from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.cases import ChildForm, ContactForm, EmergencyAccessForm, SurvivorForm
 from riskhub.models.cases import Case
-from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import cases as ops
 from riskhub.views.cases import contact_details, survivor_profile
 
@@ -50,7 +50,7 @@ def edit_survivor(reference: str) -> Page:
         details = ops.PersonDetails(form.survivor_given_name.data or "", form.survivor_family_name.data or "",
                                     form.survivor_date_of_birth.data)
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.update_survivor(case, details, survivor_profile(form), by=current_user, version=_version(form))
         except ConflictError as error:
             flash(error.message, "error")
@@ -84,7 +84,7 @@ def edit_contact(reference: str) -> Page:
     status = 200
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.update_contact(case, contact_details(form), by=current_user, version=_version(form))
         except ConflictError as error:
             flash(error.message, "error")
@@ -126,7 +126,7 @@ def emergency_access(reference: str) -> Page:
     form = EmergencyAccessForm()
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 grant = ops.take_emergency_access(case, form.reason.data or "", by=current_user)
         except OperationError as error:
             show_operation_error(form, error)

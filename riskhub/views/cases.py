@@ -10,14 +10,16 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, charts, policy
 from riskhub.assessments import LEVEL_LABELS
-from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
+from riskhub.operations import attempt
 from riskhub.operations import cases as case_ops
 from riskhub.operations import events as event_ops
+from riskhub.operations import partner_contact as contact_ops
 from riskhub.operations import referrals as referral_ops
+from riskhub.operations import sharing as sharing_ops
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -27,6 +29,7 @@ CASE_PAGE_SECTIONS = (
     policy.SECTION_SUMMARY, policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS,
     policy.SECTION_SURVIVOR_CONTACT, policy.SECTION_ASSESSMENTS, policy.SECTION_EVENTS,
     policy.SECTION_REFERRALS, policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES, policy.SECTION_ACTIONS,
+    policy.SECTION_SHARING, policy.SECTION_SURVIVOR_SHARING,
 )
 
 
@@ -86,7 +89,7 @@ def new() -> Page:
                 "A case may already exist for this survivor: check the list, then confirm this is a different person"
             ]
         else:
-            with db.session.begin_nested():
+            with attempt():
                 case = case_ops.create_case(
                     creator=current_user,
                     survivor=survivor,
@@ -128,8 +131,11 @@ def show(reference: str) -> str:
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
         actions=action_ops.actions_of_case(case.id), today=date.today(),
+        partner_contact=contact_ops.contact_in_place(case.id),
+        my_task=contact_ops.open_task(case.id, viewer.agency_id),
         invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),
         confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
+        sharing=sharing_ops.records_of(case, sections),
     )
 
 
@@ -174,7 +180,7 @@ def assign_me(reference: str) -> Response:
     side = policy.worker_side_for(access.current_viewer())
     if ConfirmForm().validate_on_submit() and side is not None:
         try:
-            with db.session.begin_nested():
+            with attempt():
                 case_ops.assign_worker(case, current_user, case_ops.WorkerSide(side), by=current_user)
         except case_ops.OperationError as error:
             flash(error.message, "error")

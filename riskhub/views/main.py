@@ -10,10 +10,11 @@ from sqlalchemy import text
 from werkzeug.wrappers import Response
 
 from riskhub import audit, policy
-from riskhub.access import cases_for_viewer, current_viewer
+from riskhub.access import case_count_for_viewer, current_viewer
 from riskhub.extensions import db
 from riskhub.operations import actions as action_ops
 from riskhub.operations import events as event_ops
+from riskhub.operations import partnerships as partnership_ops
 
 bp = Blueprint("main", __name__)
 
@@ -33,7 +34,9 @@ def dashboard() -> str:
         "main/dashboard.html",
         alerts=alerts,
         my_actions=len(mine), my_overdue=sum(1 for a in mine if a.overdue(today)),
-        cases=cases_for_viewer(),
+        protocols_due=partnership_ops.due_for_review(today)
+        if policy.may_administer(viewer) or policy.may_schedule_meetings(viewer) else [],
+        case_count=case_count_for_viewer(),
         may_work_cases=policy.may_work_cases(viewer),
         may_administer=policy.may_administer(viewer),
         may_review_audit=policy.may_review_audit(viewer),

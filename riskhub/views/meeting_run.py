@@ -17,7 +17,7 @@ from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import ActionForm, MinutesForm
 from riskhub.models.accounts import User
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
-from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import events as event_ops
@@ -118,7 +118,7 @@ def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
         return _page(meeting, item, minutes_form=form, status=400)
     version = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:
-        with db.session.begin_nested():
+        with attempt():
             survivor_side = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_MINUTES)
             run_ops.save_minutes(item, minutes=form.minutes.data or "", decisions=form.decisions.data or "",
                                  informs_survivor=form.informs_survivor.data or "", version=version, by=current_user,
@@ -152,7 +152,7 @@ def add_action(reference: str, item_id: uuid.UUID) -> Page:
             deadline=form.deadline.data,
         )
         try:
-            with db.session.begin_nested():
+            with attempt():
                 action_ops.agree_action(item, plan, by=current_user)
         except OperationError as error:
             show_operation_error(form, error)
@@ -170,7 +170,7 @@ def mark_heard(reference: str, item_id: uuid.UUID) -> Response:
     item = _item(meeting, item_id)
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 run_ops.mark_heard(item, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -183,7 +183,7 @@ def close(reference: str) -> Response:
     chair_only(meeting, "meeting.close.denied")
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 returned = run_ops.close_meeting(meeting, by=current_user)
         except OperationError as error:
             flash(error.message, "error")

@@ -17,7 +17,7 @@ from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
 from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
 from riskhub.models.referrals import Referral, ReferralStatus
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, attempt
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as ops
@@ -79,7 +79,7 @@ def new() -> Page:
             occurrences=form.occurrences.data or 1, slot_minutes=form.slot_minutes.data,
         )
         try:
-            with db.session.begin_nested():
+            with attempt():
                 meetings = ops.schedule_meetings(plan, chair=current_user)
         except OperationError as error:
             show_operation_error(form, error, FIELD_FOR)
@@ -98,9 +98,10 @@ def show(reference: str) -> str:
     slots = ops.running_schedule(meeting)
     levels = {}
     actor = audit.actor_for(current_user)
+    history = assessment_ops.assessments_of_cases([i.case_id for i in meeting.items if i.case is not None])
     for item in meeting.items:
         if item.case is not None:
-            latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
+            latest = assessment_ops.latest_by_side(history[item.case_id])
             levels[item.id] = {side: a.level for side, a in latest.items()}
             audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
                          case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
@@ -126,7 +127,7 @@ def propose(reference: str) -> Response:
     chair_only(meeting, "agenda.denied")
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 added = ops.propose_agenda(meeting, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -145,7 +146,7 @@ def add_item(reference: str) -> Page:
     form.referral.choices = [(k, r.case.reference) for k, r in waiting.items()]
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.add_case(meeting, waiting[form.referral.data], by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -169,7 +170,7 @@ def remove_item(reference: str, item_id: uuid.UUID) -> Response:
     chair_only(meeting, "agenda.denied")
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.remove_item(meeting, _item(meeting, item_id), by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -183,7 +184,7 @@ def move_item(reference: str, item_id: uuid.UUID) -> Response:
     offset = -1 if request.args.get("direction") == "up" else 1
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -202,7 +203,7 @@ def attendance(reference: str) -> Page:
         agency = next(a for a in agencies if str(a.id) == form.agency.data)
         kind = AttendanceKind(form.kind.data)
         try:
-            with db.session.begin_nested():
+            with attempt():
                 run_ops.add_attendance(meeting, kind, agency, name=form.name.data or "",
                                        info_sent_on=form.info_sent_on.data if kind == AttendanceKind.APOLOGY else None,
                                        by=current_user)
@@ -225,7 +226,7 @@ def confirm_for(reference: str, row_id: uuid.UUID) -> Response:
         abort(404)
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 run_ops.confirm_confidentiality(meeting, row, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
@@ -238,7 +239,7 @@ def confirm_myself(reference: str) -> Response:
     meeting = load_meeting(reference)
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 row = next((a for a in meeting.attendance if a.user_id == current_user.id), None)
                 if row is None:
                     row = run_ops.add_attendance(meeting, AttendanceKind.ATTENDEE, current_user.agency,
@@ -259,7 +260,7 @@ def start(reference: str) -> Response:
     chair_only(meeting, "meeting.start.denied")
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 run_ops.start_meeting(meeting, by=current_user)
         except OperationError as error:
             flash(error.message, "error")

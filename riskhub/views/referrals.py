@@ -14,7 +14,7 @@ from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.referrals import ProgrammeEventForm, ReferralForm
 from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.models.referrals import REASON_LABELS, Consent, ReferralReason
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, attempt
 from riskhub.operations import events as event_ops
 from riskhub.operations import referrals as ops
 
@@ -38,7 +38,7 @@ def refer(reference: str) -> Page:
     earlier = ops.earlier_referral_of_pair(case)
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 referral = ops.refer_case(
                     case, by=current_user, reasons={ReferralReason(r) for r in form.reasons.data or []},
                     consent=Consent(form.consent.data), decided_by=form.decided_by.data or "",
@@ -71,7 +71,7 @@ def new_event(reference: str) -> Page:
     form = ProgrammeEventForm()
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 event_ops.record_event(case, EventKind(form.kind.data), form.occurred_on.data,
                                        form.note.data or "", by=current_user)
         except OperationError as error:
@@ -79,7 +79,7 @@ def new_event(reference: str) -> Page:
         else:
             flash("Event recorded. The survivor-side workers on the case will see it.", "success")
             return redirect(url_for("cases.show", reference=case.reference))
-    return render_template("referrals/event.html", case=case, form=form), 400 if form.errors else 200
+    return render_template("referrals/event.html", case=case, form=form), 400 if form.is_submitted() else 200
 
 
 @bp.route("/cases/<reference>/events/<uuid:event_id>/seen", methods=["POST"])

@@ -1,0 +1,26 @@
+"""Recording what was shared about a case, or a decision not to share."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, RadioField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from riskhub.models.sharing import CONSENT_LABELS, DECISION_LABELS
+
+
+class SharingForm(FlaskForm):
+    decision = RadioField("What was decided", choices=[(d.value, label) for d, label in DECISION_LABELS.items()],
+                          validators=[InputRequired("Say whether information was shared")])
+    with_agency = SelectField("Agency shared with, or that asked", choices=[],
+                              validators=[InputRequired("Choose the agency")])
+    decided_on = DateField("Date of the decision", format="%Y-%m-%d",
+                           validators=[InputRequired("Enter the date as YYYY-MM-DD, for example 2026-03-27")])
+    legal_basis = RadioField("Legal basis for sharing", choices=[], validators=[Optional()],
+                             validate_choice=False)
+    consent = RadioField("Consent", choices=[(c.value, label) for c, label in CONSENT_LABELS.items()],
+                         validators=[InputRequired("Say what the consent status was")])
+    information = TextAreaField("What was shared (or asked for)", validators=[
+        Optional(), Length(max=2000, message="Describe it in 2000 characters or fewer")])
+    reason = TextAreaField("Why it was shared, or why not", validators=[
+        Optional(), Length(max=2000, message="Explain in 2000 characters or fewer")])

@@ -1,0 +1,207 @@
+"""The auditor's workspace, used as an auditor would: who saw a case and why, searches, queues, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.accounts import User
+from riskhub.models.audit import AccessLogEntry
+from riskhub.models.cases import EmergencyAccess
+from tests.conftest import post_form
+
+REASON = "Police attended a report of a threat to kill at the address tonight"
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"AUDIT_PAGE_SIZE": 5, "AUDIT_BULK_CASES": 2, "AUDIT_EXPORT_MAX_ROWS": 4}
+
+
+def entries(app: Any, action: str) -> list[AccessLogEntry]:
+    with app.app_context():
+        return list(db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == action)
+                                       .order_by(AccessLogEntry.seq)))
+
+
+def errors_on(html: str) -> list[str]:
+    return re.findall(r'<li><a href="#([a-z_]+)">', html)
+
+
+def test_only_auditors_reach_the_workspace(app, client, auth, people):
+    auth.login("idva@example.org")
+    assert "Access log" not in client.get("/").get_data(as_text=True)
+    assert client.get("/audit/").status_code == 403
+    assert client.get("/audit/search?case_ref=RH-2026-0001").status_code == 403
+    assert [e.outcome for e in entries(app, "audit.denied")] == ["denied", "denied"]
+    auth.logout()
+    auth.login("auditor@example.org")
+    assert 'href="/audit/"' in client.get("/").get_data(as_text=True)
+    page = client.get("/audit/")
+    assert page.status_code == 200 and "Chain status" in page.get_data(as_text=True)
+
+
+def test_who_saw_this_case_and_why_without_any_case_content(app, client, auth, people, make):
+    reference = make.case(people["idva"], survivor=("Marigold", "Quince", None), involve=(people["programme_agency"],))
+    auth.login("programme@example.org")
+    client.get(f"/cases/{reference}")
+    auth.logout()
+    auth.login("police@example.org")
+    post_form(client, f"/cases/{reference}/emergency-access", {"reason": REASON})
+    client.get(f"/cases/{reference}")
+    auth.logout()
+    auth.login("auditor@example.org")
+    page = client.get(f"/audit/cases/{reference}").get_data(as_text=True)
+    assert "Who saw case " + reference in page
+    assert "Programme" in page and "Change Programme" in page and "case.view" in page
+    assert "Police" in page and "emergency access" in page and "practitioner" in page
+    shown = re.search(r"Change Programme</td><td>practitioner</td><td>case.view</td>\s*<td>([^<]*)</td>", page)
+    assert "people" in shown.group(1) and "survivor_contact" not in shown.group(1)  # the firewall, on record
+    assert "Marigold" not in page and "Quince" not in page and REASON not in page
+    timeline = entries(app, "audit.case_timeline")
+    assert timeline[-1].case_ref == reference
+
+
+def test_search_by_user_pages_by_keyset_and_exports_escaped_csv(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    with app.app_context():
+        for n in range(9):
+            audit.record("case.view", actor=audit.actor_for(db.session.get(User, people["idva"])),
+                         case_ref=reference, purpose="=HYPERLINK(\"http://evil\")" if n == 8 else None)
+        db.session.commit()
+    auth.login("auditor@example.org")
+    first = client.get("/audit/search?user=IDVA@example.org&action=case.view")
+    html = first.get_data(as_text=True)
+    assert first.status_code == 200
+    seqs = [int(s) for s in re.findall(r"<tr><td>(\d+)</td>", html)]
+    assert len(seqs) == 5 and seqs == sorted(seqs, reverse=True)
+    older = re.search(r'<a href="([^"]+)">Older entries</a>', html).group(1).replace("&amp;", "&")
+    last_page = client.get(older).get_data(as_text=True)
+    second = [int(s) for s in re.findall(r"<tr><td>(\d+)</td>", last_page)]
+    assert len(second) == 4 and max(second) < min(seqs)  # the other 4 of 9, no overlap
+    assert "Older entries" not in last_page
+
+    export = client.get("/audit/export?user=idva@example.org&action=case.view")
+    assert export.mimetype == "text/csv" and "attachment" in export.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    assert rows[0][0] == "Entry" and len(rows) == 1 + 4  # capped at AUDIT_EXPORT_MAX_ROWS
+    assert rows[1][11] == "'=HYPERLINK(\"http://evil\")"
+    assert "before=" in export.headers["X-Next-Part"]
+    logged = entries(app, "audit.export")[-1]
+    assert logged.purpose.startswith("csv 4 entries") and logged.object_id == str(people["idva"])
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("user=nobody@example.org", "user", "No user has that email address"),
+    ("date_from=2026-02-31", "date_from", "From date must be a real date"),
+    ("date_from=yesterday", "date_from", "From date must be a real date"),
+    ("date_from=2024-01-01&date_to=2025-06-30", "date_to", "Choose dates no more than 366 days apart"),
+    ("date_from=2025-03-02&date_to=2025-03-01", "date_to", "To date must be the same as or after the from date"),
+    ("case_ref=%3Cscript%3E", "case_ref", "Enter a case reference like RH-2026-0042"),
+    ("action=case.view%27%20OR%201%3D1", "action", "Enter an action like case.view"),
+])
+def test_bad_filters_answer_400_with_the_error_beside_the_field(client, auth, people, query, field, message):
+    auth.login("auditor@example.org")
+    response = client.get(f"/audit/search?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html and errors_on(html) == [field]
+    assert f'id="{field}-error"' in html and message in html
+
+
+def test_malformed_paging_cursor_is_a_400(client, auth, people):
+    auth.login("auditor@example.org")
+    assert client.get("/audit/search?before=abc").status_code == 400
+    assert client.get("/audit/search?before=99999999999999999999999").status_code == 400
+
+
+def test_emergency_access_review_records_the_decision(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("police@example.org")
+    post_form(client, f"/cases/{reference}/emergency-access", {"reason": REASON})
+    client.get(f"/cases/{reference}")
+    auth.logout()
+    auth.login("auditor@example.org")
+    queue = client.get("/audit/reviews/emergency").get_data(as_text=True)
+    assert reference in queue and "Review" in queue
+    with app.app_context():
+        grant_id = db.session.scalars(select(EmergencyAccess.id)).one()
+    url = f"/audit/reviews/emergency/{grant_id}"
+    page = client.get(url).get_data(as_text=True)
+    assert REASON in page and "case.view" in page  # the reason, and what was done with the access
+    missing = post_form(client, url, {"outcome": "justified", "note": ""})
+    assert missing.status_code == 400 and 'href="#note"' in missing.get_data(as_text=True)
+    done = post_form(client, url, {"outcome": "not_justified", "note": "No call-out on record for that night"})
+    assert done.status_code == 302
+    with app.app_context():
+        grant = db.session.get(EmergencyAccess, grant_id)
+        assert grant.review_outcome == "not_justified" and grant.reviewer_id == people["auditor"]
+        assert grant.review_note == "No call-out on record for that night"
+        assert b"No call-out" not in bytes(grant.review_note_enc)
+    assert entries(app, "audit.emergency_review")[-1].purpose == "not_justified"
+    assert "Not justified" in client.get("/audit/reviews/emergency").get_data(as_text=True)
+
+
+def test_review_queues_show_outsiders_denied_and_bulk_access(app, client, auth, people, make):
+    references = [make.case(people["idva"]) for _ in range(3)]
+    auth.login("police@example.org")
+    post_form(client, f"/cases/{references[0]}/emergency-access", {"reason": REASON})
+    client.get(f"/cases/{references[0]}")
+    auth.logout()
+    auth.login("programme@example.org")
+    assert client.get(f"/cases/{references[1]}").status_code == 403
+    auth.logout()
+    auth.login("idva@example.org")
+    for reference in references:
+        client.get(f"/cases/{reference}")
+    auth.logout()
+    auth.login("auditor@example.org")
+    outsiders = client.get("/audit/reviews/outsiders").get_data(as_text=True)
+    assert references[0] in outsiders and "Police" in outsiders and "Idva" not in outsiders
+    denied = client.get("/audit/reviews/denied").get_data(as_text=True)
+    assert references[1] in denied and "Programme" in denied
+    bulk = client.get("/audit/reviews/bulk").get_data(as_text=True)
+    assert re.search(r"Idva</a></td><td>Riverside IDVA</td><td>3</td>", bulk)
+    assert "Police</a>" not in bulk
+
+
+def _last(weekday: int, hour: int) -> datetime:
+    zone = ZoneInfo("Europe/London")
+    day = datetime.now(zone).date() - timedelta(days=1)
+    while day.weekday() != weekday:
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(hour), zone)
+
+
+def test_out_of_hours_queue_flags_nights_and_weekends_only(app, client, auth, people):
+    with app.app_context():
+        actor = audit.actor_for(db.session.get(User, people["idva"]))
+        audit.record("case.view", actor=actor, case_ref="RH-2026-0901", at=_last(5, 3))  # Saturday 03:00
+        audit.record("case.view", actor=actor, case_ref="RH-2026-0902", at=_last(1, 10))  # Tuesday 10:00
+        audit.record("case.view", actor=actor, case_ref="RH-2026-0903", at=_last(2, 22))  # Wednesday 22:00
+        db.session.commit()
+    auth.login("auditor@example.org")
+    page = client.get("/audit/reviews/out-of-hours").get_data(as_text=True)
+    assert "RH-2026-0901" in page and "RH-2026-0903" in page and "RH-2026-0902" not in page
+
+
+def test_dashboard_shows_entries_checkpoint_and_last_verification(app, client, auth, people, runner):
+    app.config["AUDIT_SIGNING_KEY"] = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+    assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    auth.login("auditor@example.org")
+    page = client.get("/audit/").get_data(as_text=True)
+    with app.app_context():
+        checkpoint_seq = entries(app, "audit.checkpoint")[-1].seq
+    assert re.search(rf"Last signed checkpoint</dt><dd>Entry {checkpoint_seq},", page)
+    assert re.search(r"Last verified</dt><dd>[^<]+: intact: \d+ entries, 1 checkpoints", page)
+    assert "Emergency access</a>: 0 awaiting a decision" in page

@@ -87,3 +87,30 @@ def test_purge_asks_before_doing_anything(app, people, make, runner):
     refused = runner.invoke(args=["purge"], input="n\n")
     assert refused.exit_code != 0
     assert count(app, Person, db_id(app, old)) == 2
+
+
+def test_purge_removes_partner_contact_content(app, people, make, runner):
+    from datetime import date
+
+    from riskhub.models.events import EventKind
+    from riskhub.models.partnerships import ContactOutcome, CooperationModel, PartnerContactAttempt
+    from riskhub.operations import events, partner_contact, partnerships
+
+    reference = make.case(people["police"], involve=(people["programme_agency"],))
+    with app.app_context():
+        programme, idva = db.session.get(User, people["programme"]), db.session.get(User, people["idva"])
+        partnerships.create_partnership(partnerships.PartnershipPlan(
+            name="P", programme_agency_id=people["programme_agency"],
+            service_agency_ids=frozenset({people["idva_agency"]}), model=CooperationModel.EXTERNAL), by=programme)
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        events.record_event(case, EventKind.ENROLLED, date.today(), "", by=programme)
+        task = partner_contact.open_task(case.id, people["idva_agency"])
+        partner_contact.record_attempt(task, ContactOutcome.ACCEPTED, date.today(), support="Refuge place",
+                                       safety_planning="Code word agreed", by=idva)
+        db.session.commit()
+    close(app, reference, people["idva"], days_ago=2200)
+    assert runner.invoke(args=["purge", "--yes"]).exit_code == 0
+    with app.app_context():
+        attempt = db.session.scalars(select(PartnerContactAttempt)).one()
+        assert attempt.support_enc is None and attempt.safety_planning_enc is None
+        assert attempt.outcome == ContactOutcome.ACCEPTED  # the figures for the health page stay

@@ -25,6 +25,7 @@ from riskhub.models.base import as_utc, utcnow
 from riskhub.models.cases import Case, CaseNote, CaseStatus, CaseStatusChange, EmergencyAccess, Person, SurvivorContact
 from riskhub.models.events import ProgrammeEvent
 from riskhub.models.meetings import AgendaItem, SafetyAction
+from riskhub.models.partnerships import PartnerContactAttempt, PartnerContactTask, RiskNotice
 from riskhub.models.referrals import Referral
 from riskhub.models.sharing import SharingRecord
 
@@ -89,6 +90,11 @@ def purge_case(case_id: uuid.UUID, *, actor: audit.Actor) -> None:
     db.session.execute(update(AgendaItem).where(AgendaItem.case_id == case_id).values(
         minutes_enc=None, survivor_minutes_enc=None, decisions_enc=None, informs_survivor_enc=None,
         version=AgendaItem.version + 1), execution_options=where)
+    tasks = select(PartnerContactTask.id).where(PartnerContactTask.case_id == case_id)
+    db.session.execute(update(PartnerContactAttempt).where(PartnerContactAttempt.task_id.in_(tasks))
+                       .values(support_enc=None, safety_planning_enc=None), execution_options=where)
+    db.session.execute(update(RiskNotice).where(RiskNotice.task_id.in_(tasks)).values(reason_enc=None),
+                       execution_options=where)
     # These columns may not be empty, so they hold a fixed notice instead of the text.
     for grant in db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case_id)):
         grant.reason = REMOVED

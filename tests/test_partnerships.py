@@ -178,3 +178,33 @@ def test_protocols_past_review_are_flagged_to_admins_and_chairs(app, client, aut
         auth.logout()
     auth.login("idva@example.org")
     assert "Old police protocol" not in client.get("/").get_data(as_text=True)
+
+
+def sharing_form(people: dict[str, Any], with_agency: str, category: str) -> dict[str, Any]:
+    return {"decision": "shared", "with_agency": str(people[with_agency]), "decided_on": TODAY.isoformat(),
+            "category": category, "legal_basis": "safeguarding", "consent": "given",
+            "information": "What was shared", "reason": "To keep her safe"}
+
+
+def test_sharing_records_with_the_programme_follow_the_protocol(app, client, auth, people, make):
+    from riskhub.models.sharing import SharingRecord
+
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("idva@example.org")
+    url = f"/cases/{reference}/sharing/new"
+    missing = post_form(client, url, sharing_form(people, "programme_agency", ""))
+    assert missing.status_code == 400 and "Choose the kind of information shared" in missing.get_data(as_text=True)
+    to_programme = post_form(client, url, sharing_form(people, "programme_agency", "risk_level"))
+    assert to_programme.status_code == 400 and "Not shared" in to_programme.get_data(as_text=True)
+    survivor_data = post_form(client, url, sharing_form(people, "programme_agency", "survivor_contact"))
+    assert survivor_data.status_code == 400
+    assert count(app, SharingRecord) == 0
+    with app.app_context():
+        refusals = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "protocol.refused")).all()
+        assert len(refusals) == 2 and all(r.outcome == "denied" for r in refusals)
+    # Between agencies that are not the programme no category is needed.
+    assert post_form(client, url, sharing_form(people, "police_agency", "")).status_code == 302
+    auth.logout()
+    auth.login("programme@example.org")
+    assert post_form(client, url, sharing_form(people, "idva_agency", "non_compliance")).status_code == 302
+    assert count(app, SharingRecord) == 2

@@ -56,7 +56,7 @@ def test_programme_record_reaches_the_survivor_side(app, client, auth, people, m
     reference = make.case(people["idva"], involve=(people["programme_agency"],))
     auth.login("programme@example.org")
     response = share(client, reference, with_agency=str(people["idva_agency"]), consent="not_sought_unsafe",
-                     information="He disclosed a new threat in group", reason="Her safety")
+                     information="He disclosed a new threat in group", reason="Her safety", category="risk_events")
     assert response.status_code == 302
     auth.logout()
     auth.login("idva@example.org")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from riskhub.models.partnerships import CATEGORY_LABELS
 from riskhub.models.sharing import CONSENT_LABELS, DECISION_LABELS
 
 
@@ -16,6 +17,10 @@ class SharingForm(FlaskForm):
                               validators=[InputRequired("Choose the agency")])
     decided_on = DateField("Date of the decision", format="%Y-%m-%d",
                            validators=[InputRequired("Enter the date as YYYY-MM-DD, for example 2026-03-27")])
+    category = SelectField("Kind of information (needed when a perpetrator programme is involved)",
+                           choices=[("", "Not applicable"),
+                                    *((c.value, label) for c, label in CATEGORY_LABELS.items())],
+                           validators=[Optional()])
     legal_basis = RadioField("Legal basis for sharing", choices=[], validators=[Optional()],
                              validate_choice=False)
     consent = RadioField("Consent", choices=[(c.value, label) for c, label in CONSENT_LABELS.items()],

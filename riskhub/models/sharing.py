@@ -6,12 +6,13 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, Index, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT
 from riskhub.extensions import Base
-from riskhub.models.base import Encrypted, utcnow
+from riskhub.models.base import Encrypted, enum_column, utcnow
+from riskhub.models.partnerships import Category
 
 
 class SharingDecision(enum.StrEnum):
@@ -39,10 +40,6 @@ DECISION_LABELS = {
 }
 
 
-def _enum(kind: type[enum.Enum]) -> Enum:
-    return Enum(kind, native_enum=False, length=30, values_callable=lambda e: [m.value for m in e])
-
-
 class SharingRecord(Base):
     """One decision to share (or not) information about a case with another agency.
 
@@ -56,14 +53,15 @@ class SharingRecord(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))  # the case
-    decision: Mapped[SharingDecision] = mapped_column(_enum(SharingDecision))  # shared or not
+    decision: Mapped[SharingDecision] = mapped_column(enum_column(SharingDecision))  # shared or not
+    category: Mapped[Category | None] = mapped_column(enum_column(Category))  # what kind, when a programme is involved
     with_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))  # recipient or requester
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))  # the recording agency
     recorded_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))  # the deciding practitioner
     decided_on: Mapped[date] = mapped_column(Date)  # when it was shared or refused
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     legal_basis: Mapped[str | None] = mapped_column(String(40))  # key of SHARING_LEGAL_BASES (if shared)
-    consent: Mapped[SharingConsent] = mapped_column(_enum(SharingConsent))  # consent status
+    consent: Mapped[SharingConsent] = mapped_column(enum_column(SharingConsent))  # consent status
     survivor_side: Mapped[bool] = mapped_column(Boolean, default=False)  # recorded on the survivor side
     information_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # what was shared or asked for
     reason_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # why shared, or why not

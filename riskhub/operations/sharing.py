@@ -16,8 +16,10 @@ from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.base import utcnow
 from riskhub.models.cases import Case
+from riskhub.models.partnerships import Category, FlowDirection
 from riskhub.models.sharing import SharingConsent, SharingDecision, SharingRecord
 from riskhub.operations import OperationError
+from riskhub.operations.partnerships import require_flow
 
 
 def legal_bases() -> dict[str, str]:
@@ -45,6 +47,7 @@ class SharingDetails:
     legal_basis: str | None
     information: str
     reason: str
+    category: Category | None = None  # needed when a perpetrator programme is on either side
 
 
 def _check(details: SharingDetails, recorder: User) -> None:
@@ -63,14 +66,29 @@ def _check(details: SharingDetails, recorder: User) -> None:
         raise OperationError(field_message, "reason")
 
 
+def _check_protocol(case: Case, details: SharingDetails, sender: User) -> None:
+    """Information to or from a perpetrator programme flows only along a protocol in force."""
+    programme_sends = policy.is_perpetrator_facing(sender.agency.kind)
+    if details.decision != SharingDecision.SHARED or not (
+            programme_sends or policy.is_perpetrator_facing(details.with_agency.kind)):
+        return
+    if details.category is None:
+        raise OperationError("Choose the kind of information shared", "category")
+    require_flow(sender=sender, receivers=[details.with_agency.id], category=details.category,
+                 direction=FlowDirection.TO_SURVIVOR_SIDE if programme_sends else FlowDirection.TO_PROGRAMME,
+                 case_ref=case.reference)
+
+
 def record_sharing(case: Case, details: SharingDetails, *, by: User) -> SharingRecord:
     """Record a decision to share or not; survivor-side records go under the survivor-only key."""
     _check(details, by)
+    _check_protocol(case, details, by)
     survivor_side = not policy.is_perpetrator_facing(by.agency.kind)
     record = SharingRecord(
         case_id=case.id, decision=details.decision, with_agency_id=details.with_agency.id, agency_id=by.agency_id,
         recorded_by_id=by.id, decided_on=details.decided_on, consent=details.consent,
         legal_basis=details.legal_basis if details.decision == SharingDecision.SHARED else None,
+        category=details.category if details.decision == SharingDecision.SHARED else None,
         survivor_side=survivor_side)
     record.set_text(details.information.strip(), details.reason.strip())
     db.session.add(record)

@@ -7,9 +7,11 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from riskhub import access, policy
+from riskhub.forms import show_operation_error
 from riskhub.forms.sharing import SharingForm
+from riskhub.models.partnerships import Category
 from riskhub.models.sharing import SharingConsent, SharingDecision
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, attempt
 from riskhub.operations import sharing as sharing_ops
 
 bp = Blueprint("sharing", __name__, url_prefix="/cases")
@@ -41,13 +43,14 @@ def new(reference: str) -> Page:
             decision=SharingDecision(form.decision.data), with_agency=agencies[form.with_agency.data],
             decided_on=form.decided_on.data, consent=SharingConsent(form.consent.data),
             legal_basis=form.legal_basis.data or None, information=form.information.data or "",
-            reason=form.reason.data or "")
+            reason=form.reason.data or "", category=Category(form.category.data) if form.category.data else None)
         try:
-            sharing_ops.record_sharing(case, details, by=current_user)
+            with attempt():
+                sharing_ops.record_sharing(case, details, by=current_user)
         except OperationError as error:
-            getattr(form, error.field or "decision").errors = [error.message]
+            show_operation_error(form, error)
         else:
             flash("Information sharing recorded.", "success")
             return redirect(url_for("cases.show", reference=case.reference) + "#sharing-heading")
     page = render_template("sharing/new.html", form=form, case=case)
-    return page, 400 if form.errors else 200
+    return page, 400 if form.is_submitted() else 200

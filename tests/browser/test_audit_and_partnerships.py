@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tests.browser.test_journeys import nav, page, playwright_api, pytestmark, server, sign_in, sign_out  # noqa: F401
+from tests.browser.conftest import BROWSER_MARKS, nav, playwright_api, sign_in, sign_out
 from tests.conftest import post_form
+
+pytestmark = BROWSER_MARKS
 
 
 def test_auditor_finds_who_saw_a_case_reviews_emergency_access_and_exports(

@@ -143,7 +143,7 @@ def user_names(user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 
 def agency_names() -> dict[uuid.UUID, str]:
-    return dict(db.session.execute(select(Agency.id, Agency.name)).tuples().all())
+    return dict(db.session.execute(select(Agency.id, Agency.name)).all())
 
 
 def with_names(rows: Iterable[Sequence[Any]]) -> list[Entry]:

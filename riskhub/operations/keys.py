@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from riskhub import audit
 from riskhub.crypto import Keyring
 from riskhub.extensions import db
-from riskhub.models.base import encrypted_attributes, field_cipher
+from riskhub.models.base import Model, encrypted_attributes, field_cipher
 
 BATCH_SIZE = 500
 Progress = Callable[[int], None]
@@ -23,7 +23,7 @@ Progress = Callable[[int], None]
 def encrypted_models() -> list[type]:
     """Every mapped class with encrypted attributes or blind indexes."""
     found = []
-    for mapper in db.Model.registry.mappers:
+    for mapper in Model.registry.mappers:
         klass = mapper.class_
         if encrypted_attributes(klass) or getattr(klass, "BLIND_INDEXES", None):
             found.append(klass)

@@ -184,7 +184,7 @@ def emergency_queue() -> str:
     _log("audit.review_queue", object_type="audit_log", purpose="emergency access")
     grants = reviews.emergency_grants()
     cases = dict(db.session.execute(select(Case.id, Case.reference).where(
-        Case.id.in_({g.case_id for g in grants}))).tuples().all()) if grants else {}
+        Case.id.in_({g.case_id for g in grants}))).all()) if grants else {}
     return render_template("audit/emergency.html", grants=grants, cases=cases,
                            names=search_ops.user_names(g.user_id for g in grants))
 

@@ -220,7 +220,9 @@ def test_an_interrupted_rotation_stays_readable_and_a_rerun_finishes_it(app, run
     elif interrupt == "after the last batch":
         assert set(halfway) == {"c2", "s2"}
     else:
-        assert "c2" in halfway and "c1" in halfway  # some moved, some not yet
+        # Some values moved and some not yet; which classes the first batches hold depends on
+        # the random row ids, so either class may be the one that moved.
+        assert set(halfway) & {"c2", "s2"} and set(halfway) & {"c1", "s1"}
     assert plaintexts(app) == before
     assert_lookups_work(app, world)
     assert signs_in(app)

@@ -117,8 +117,11 @@ def create_user(
 
 
 def set_user_roles(user: User, roles: set[Role], *, actor: audit.Actor) -> None:
+    """Replace a user's roles; an admin cannot take away their own admin role."""
     if not roles:
         raise OperationError("Choose at least one role", "roles")
+    if actor.user_id == user.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
+        raise OperationError("You cannot remove your own admin role: ask another admin to do it", "roles")
     user.set_roles(roles)
     db.session.flush()
     audit.record("admin.user.roles", actor=actor, object_type="user", object_id=user.id,
@@ -126,7 +129,9 @@ def set_user_roles(user: User, roles: set[Role], *, actor: audit.Actor) -> None:
 
 
 def set_user_active(user: User, active: bool, *, actor: audit.Actor) -> None:
-    """Deactivating a user also ends every session they hold, at once."""
+    """Deactivating a user also ends every session they hold, at once; nobody can deactivate themselves."""
+    if not active and actor.user_id == user.id:
+        raise OperationError("You cannot deactivate your own account: ask another admin to do it")
     user.active = active
     db.session.flush()
     audit.record("admin.user.activate" if active else "admin.user.deactivate",

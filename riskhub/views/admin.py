@@ -18,6 +18,8 @@ from riskhub.operations import OperationError, accounts
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+OWN_AGENCY = "You cannot deactivate your own agency: you would be signed out. Ask an admin from another agency"
+
 Page = str | Response | tuple[str, int]
 
 
@@ -82,7 +84,10 @@ def new_agency() -> Page:
 def edit_agency(agency_id: uuid.UUID) -> Page:
     agency = _get_agency(agency_id)
     form = AgencyForm(obj=agency)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and not form.active.data and agency.id == current_user.agency_id:
+        form.active.errors = [*form.active.errors, OWN_AGENCY]
+    elif valid:
         try:
             with db.session.begin_nested():
                 accounts.update_agency(agency, name=form.name.data or "", kind=AgencyKind(form.kind.data),
@@ -107,7 +112,7 @@ def users() -> str:
 @bp.route("/users/new", methods=["GET", "POST"])
 def new_user() -> Page:
     form = UserForm()
-    form.agency.choices = [(str(a.id), a.name) for a in _agencies() if a.active]
+    form.agency.choices = [("", "Choose an agency"), *((str(a.id), a.name) for a in _agencies() if a.active)]
     if form.validate_on_submit():
         agency = _get_agency(uuid.UUID(form.agency.data))
         try:
@@ -127,13 +132,14 @@ def new_user() -> Page:
 
 def _user_page(user: User, roles_form: RolesForm | None = None,
                password_form: PasswordResetForm | None = None) -> Page:
-    roles_form = roles_form or RolesForm(roles=sorted(r.value for r in user.roles))
+    # formdata=None: the form not submitted shows the stored values, not the other form's POST.
+    roles_form = roles_form or RolesForm(formdata=None, roles=sorted(r.value for r in user.roles))
     password_form = password_form or PasswordResetForm(formdata=None)
-    status = 400 if roles_form.errors or password_form.errors else 200
+    failed = roles_form if roles_form.errors else password_form if password_form.errors else None
     return render_template(
         "admin/user.html", user=user, roles_form=roles_form, password_form=password_form,
-        confirm_form=ConfirmForm(), sessions=accounts.live_session_count(user),
-    ), status
+        confirm_form=ConfirmForm(), sessions=accounts.live_session_count(user), form=failed,
+    ), 400 if failed else 200
 
 
 @bp.route("/users/<uuid:user_id>")
@@ -147,7 +153,12 @@ def user_roles(user_id: uuid.UUID) -> Page:
     form = RolesForm()
     if not form.validate_on_submit():
         return _user_page(person, roles_form=form)
-    accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor())
+    try:
+        with db.session.begin_nested():
+            accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor())
+    except OperationError as error:
+        _show_error(form, error)
+        return _user_page(person, roles_form=form)
     flash("Roles updated.", "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
@@ -172,8 +183,13 @@ def user_password(user_id: uuid.UUID) -> Page:
 def deactivate_user(user_id: uuid.UUID) -> Response:
     person = _get_user(user_id)
     if ConfirmForm().validate_on_submit():
-        accounts.set_user_active(person, False, actor=_actor())
-        flash(f"{person.name} can no longer sign in; their sessions have ended.", "success")
+        try:
+            with db.session.begin_nested():
+                accounts.set_user_active(person, False, actor=_actor())
+        except OperationError as error:
+            flash(error.message, "error")
+        else:
+            flash(f"{person.name} can no longer sign in; their sessions have ended.", "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
 

@@ -241,10 +241,10 @@ def register(app: Flask) -> None:
     """Make the commands reachable as `flask --app riskhub ...`."""
     from riskhub.cli_audit import AUDIT_COMMANDS
     from riskhub.cli_meetings import remind_command
+    from riskhub.demo_scale import bench_data_command
 
-    for command in (*COMMANDS, remind_command, *AUDIT_COMMANDS):
+    for command in (*COMMANDS, remind_command, *AUDIT_COMMANDS, bench_data_command):
         app.cli.add_command(command)
-    app.cli.add_command(__import__("riskhub.demo_scale", fromlist=["bench_data_command"]).bench_data_command)
 
 
 def _create_app() -> Flask:

@@ -387,7 +387,9 @@ def make_meetings(world: World, timings: dict[str, float]) -> None:
                     _hear(world, item, chair, per_item)
                 meeting_run.close_meeting(meeting, by=chair)
                 heard += [n for n in chosen if n not in heard[-2000:]]
-            elif number == past:  # the next meeting is under way: the agenda view the bench reads
+            else:  # on an open agenda now: not a repeat for the next upcoming meeting
+                heard = [n for n in heard if n not in chosen]
+            if number == past:  # the next meeting is under way: the agenda view the bench reads
                 meeting_run.start_meeting(meeting, by=chair)
                 _attend(world, meeting, chair)
                 world.manifest["meeting"] = {"reference": meeting.reference, "chair": world.emails[chair.id],

@@ -138,8 +138,9 @@ def commit_batch() -> None:
     """Commit the batch and forget its objects (the session scans them on every flush).
 
     Users and agencies stay: batches are committed without expiring them (see `generate`).
+    The batch's access-log entries go in with it, appended together as a request's are.
     """
-    db.session.commit()
+    audit.commit_pending()
     for obj in list(db.session.identity_map.values()):
         if not isinstance(obj, User | Agency | UserRole) and obj in db.session:
             db.session.expunge(obj)
@@ -452,6 +453,7 @@ def fill_access_log(world: World, timings: dict[str, float], batch: int) -> None
         assert found is not None
         return found
 
+    audit.commit_pending()  # nothing noted may be appended behind the bulk rows' backs
     wanted = max(0, world.volume.access_log - head().seq)
     world.filler_people = [(uid, agency) for agency, ids in world.users.items() for uid in ids]
     with phase("access log", wanted, timings) as step:
@@ -504,6 +506,7 @@ def generate(cases_count: int, *, seed: int, password: str, manifest: Path, batc
     # Batches are committed without expiring what is loaded: nothing else writes meanwhile,
     # and it saves reloading every user and agency after each commit.
     db.session().expire_on_commit = False
+    audit.defer()
     make_accounts(world, password, timings)
     sharing_protocol(world)
     make_cases(world, timings, batch)
@@ -511,6 +514,7 @@ def generate(cases_count: int, *, seed: int, password: str, manifest: Path, batc
     report_on_actions(world, timings, batch * 5)
     fill_access_log(world, timings, 5000)
     result = write_manifest(world, password, manifest)
+    audit.commit_pending()
     result["timings"] = {**timings, "total": round(time.monotonic() - started, 1)}
     return result
 

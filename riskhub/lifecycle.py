@@ -66,6 +66,7 @@ class RiskhubSessionInterface(SecureCookieSessionInterface):
 
 def _start_request() -> Any:
     g.request_id = str(uuid.uuid4())
+    audit.defer()  # access-log entries are appended just before the request commits
     # No request may use the survivor contact key until the gate knows who is asking.
     crypto.set_permitted_classes({crypto.CASE_CONTENT, crypto.BLIND_INDEX})
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -88,6 +89,7 @@ def _finish_request(response: Response) -> Response:
             log.exception("access log could not be written after an error")
         return _secure_headers(response)
     try:
+        audit.write_pending()  # the chain head is locked from here to the commit, briefly
         db.session.commit()
     except Exception:
         db.session.rollback()

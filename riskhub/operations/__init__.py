@@ -34,6 +34,8 @@ def attempt() -> Iterator[None]:
     except OperationError:
         undone = facts[marker:]
         del facts[marker:]
+        if has_request_context():
+            audit.forget_written_after(marker)
         for fact in undone:
             if fact["outcome"] == audit.DENIED:
                 audit.record(fact["action"], actor=fact["actor"], outcome=audit.DENIED,

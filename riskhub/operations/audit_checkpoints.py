@@ -148,7 +148,7 @@ def checkpoint_now(actor: Any) -> AuditCheckpoint:
     from riskhub import audit
 
     key = load_signing_key()
-    entry = audit.record("audit.checkpoint", actor=actor, object_type="audit_log")
+    entry = audit.record_now("audit.checkpoint", actor=actor, object_type="audit_log")
     db.session.flush()
     existing = db.session.get(AuditCheckpoint, entry.seq)
     return existing or sign_checkpoint(entry.seq, entry.entry_hash, key)

@@ -14,7 +14,7 @@ from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.admin import AgencyForm, PasswordResetForm, RolesForm, UserForm
 from riskhub.models.accounts import Agency, AgencyKind, Role, User
-from riskhub.operations import OperationError, accounts
+from riskhub.operations import OperationError, accounts, attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -70,7 +70,7 @@ def new_agency() -> Page:
     form = AgencyForm()
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 agency = accounts.create_agency(form.name.data or "", AgencyKind(form.kind.data), actor=_actor())
         except OperationError as error:
             _show_error(form, error)
@@ -89,7 +89,7 @@ def edit_agency(agency_id: uuid.UUID) -> Page:
         form.active.errors = [*form.active.errors, OWN_AGENCY]
     elif valid:
         try:
-            with db.session.begin_nested():
+            with attempt():
                 accounts.update_agency(agency, name=form.name.data or "", kind=AgencyKind(form.kind.data),
                                        active=bool(form.active.data), actor=_actor())
         except OperationError as error:
@@ -116,7 +116,7 @@ def new_user() -> Page:
     if form.validate_on_submit():
         agency = _get_agency(uuid.UUID(form.agency.data))
         try:
-            with db.session.begin_nested():
+            with attempt():
                 user = accounts.create_user(
                     agency=agency, email=form.email.data or "", name=form.name.data or "",
                     roles={Role(r) for r in form.roles.data or []}, password=form.password.data or "",
@@ -154,7 +154,7 @@ def user_roles(user_id: uuid.UUID) -> Page:
     if not form.validate_on_submit():
         return _user_page(person, roles_form=form)
     try:
-        with db.session.begin_nested():
+        with attempt():
             accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor())
     except OperationError as error:
         _show_error(form, error)
@@ -169,7 +169,7 @@ def user_password(user_id: uuid.UUID) -> Page:
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 accounts.reset_password(person, form.password.data or "", actor=_actor())
         except OperationError as error:
             _show_error(form, error)
@@ -184,7 +184,7 @@ def deactivate_user(user_id: uuid.UUID) -> Response:
     person = _get_user(user_id)
     if ConfirmForm().validate_on_submit():
         try:
-            with db.session.begin_nested():
+            with attempt():
                 accounts.set_user_active(person, False, actor=_actor())
         except OperationError as error:
             flash(error.message, "error")

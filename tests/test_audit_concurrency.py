@@ -1,0 +1,70 @@
+"""The access log does not make requests wait for one another.
+
+A request notes its access-log entries as it goes and appends them just before it commits, so
+the chain head is locked for moments, not for the whole request. On SQLite every write
+transaction is serialised anyway (BEGIN IMMEDIATE); PostgreSQL, the production database, is
+where requests on different cases run side by side.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from riskhub import audit
+from riskhub.extensions import db
+from riskhub.models.audit import AccessLogEntry
+from tests.conftest import BACKEND, AuthActions, Factory
+
+pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
+                                reason="SQLite serialises every write transaction; this is PostgreSQL's behaviour")
+
+WAIT = 20  # seconds: generous, only reached when a request is stuck behind another
+
+
+def test_a_slow_request_does_not_hold_up_another_users_case_page(app: Flask, make: Factory,
+                                                                 people: dict[str, Any]) -> None:
+    reference = make.case(people["idva"], involve=(people["police_agency"],))
+    held, release = threading.Event(), threading.Event()
+
+    def slow_page() -> str:  # a request that has recorded a view and is still rendering
+        from flask_login import current_user
+
+        audit.record("case.view", actor=audit.actor_for(current_user), case_ref=reference, sections=("summary",))
+        held.set()
+        release.wait(WAIT)
+        return "done"
+
+    app.add_url_rule("/slow-page", "slow_page", slow_page)
+    slow_client, other_client = app.test_client(), app.test_client()
+    AuthActions(slow_client).login("police@example.org")
+    AuthActions(other_client).login("idva@example.org")
+    answers: dict[str, Any] = {}
+
+    slow = threading.Thread(target=lambda: answers.update(slow=slow_client.get("/slow-page")))
+    slow.start()
+    try:
+        assert held.wait(WAIT), "the slow request never started"
+        other = threading.Thread(target=lambda: answers.update(other=other_client.get(f"/cases/{reference}")))
+        other.start()
+        other.join(WAIT)
+        finished_while_held = not other.is_alive()
+    finally:
+        release.set()
+        slow.join(WAIT)
+    assert finished_while_held, "the case page waited for the other request to finish"
+    assert answers["other"].status_code == 200 and answers["slow"].status_code == 200
+
+    with app.app_context():
+        views = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.case_ref == reference,
+                                                                AccessLogEntry.action == "case.view")
+                                   .order_by(AccessLogEntry.seq)).all()
+        # Both views are on record, the one that finished first first in the chain.
+        assert [v.user_id for v in views] == [people["idva"], people["police"]]
+    with app.app_context():
+        checked, problem = audit.verify_chain()
+        assert problem is None and checked >= 2

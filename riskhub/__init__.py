@@ -37,7 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     source = None if app.config.get("KEYRING") else app.config["KEYRING_FILE"]
     app.extensions["riskhub.cipher"] = crypto.FieldCipher(_load_keyring(app), source)
     crypto.configure_index_length(app.config["BLIND_INDEX_EXPECTED_ROWS"])
-    passwords.configure(app.config["ARGON2_TIME_COST"] or None, app.config["ARGON2_MEMORY_KIB"] or None)
+    passwords.configure(app.config["ARGON2_TIME_COST"] or None, app.config["ARGON2_MEMORY_KIB"] or None,
+                        app.config.get("ARGON2_PARALLELISM") or None)
 
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -54,8 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_USERNAME": "",
     "SMTP_PASSWORD": "",
     "SMTP_FROM": "riskhub@localhost",
-    "ARGON2_TIME_COST": 0,  # 0: argon2-cffi's recommended defaults
+    "ARGON2_TIME_COST": 0,  # 0: argon2-cffi's recommended defaults (passwords.py)
     "ARGON2_MEMORY_KIB": 0,
+    "ARGON2_PARALLELISM": 0,
     "AUDIT_SIGNING_KEY": None,  # Ed25519 key (PEM or base64 seed) signing access-log checkpoints
     "AUDIT_SIGNING_KEY_FILE": None,  # None: instance/audit-signing.key (written by `riskhub init`)
     "AUDIT_CHECKPOINT_EVERY": 1000,  # sign a checkpoint every N access-log entries (0: on demand only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from importlib import resources
 
@@ -11,31 +12,37 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id at argon2-cffi's recommended parameters (RFC 9106's second recommendation: 64 MiB,
+# three passes, four lanes) unless the ARGON2_* settings say otherwise; stored hashes move to
+# new settings at the next sign-in. docs/PERFORMANCE.md gives the cost of each choice.
+_DEFAULTS = PasswordHasher()
+_hasher = _DEFAULTS
 # Verified against when the email is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+# One hash at a time per process: each takes 64 MiB while it runs, and two threads of a worker
+# hashing at once would lift its memory past 200 MB for no gain on a 2-core machine.
+_ONE_AT_A_TIME = threading.Lock()
 
 
-def configure(time_cost: int | None = None, memory_kib: int | None = None) -> None:
+def configure(time_cost: int | None = None, memory_kib: int | None = None, parallelism: int | None = None) -> None:
     """Change the argon2id parameters (tests use cheap ones); existing hashes rehash on sign-in."""
     global _hasher, _DUMMY_HASH
-    defaults = PasswordHasher()
-    _hasher = PasswordHasher(
-        time_cost=time_cost or defaults.time_cost,
-        memory_cost=memory_kib or defaults.memory_cost,
-        parallelism=defaults.parallelism,
-    )
+    _hasher = PasswordHasher(time_cost=time_cost or _DEFAULTS.time_cost,
+                             memory_cost=memory_kib or _DEFAULTS.memory_cost,
+                             parallelism=parallelism or _DEFAULTS.parallelism)
     _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _ONE_AT_A_TIME:
+        return _hasher.hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check a password; an unknown account still pays for one verification."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        with _ONE_AT_A_TIME:
+            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -282,3 +283,17 @@ def test_address_is_throttled_across_accounts(app: Flask, client: FlaskClient, p
     assert "Try again in" in refused.get_data(as_text=True)
     assert not signed_in(client)
     assert sign_in(client, "idva@example.org", address="198.51.100.7").status_code == 302
+
+
+def test_production_hashes_use_argon2id_at_the_librarys_recommended_cost(app: Flask) -> None:
+    """Without ARGON2_* settings a password is hashed with argon2id at argon2-cffi's defaults."""
+    defaults = PasswordHasher()
+    passwords.configure()
+    try:
+        value = passwords.hash_password(PASSWORD)
+        assert value.startswith(f"$argon2id$v=19$m={defaults.memory_cost},t={defaults.time_cost},"
+                                f"p={defaults.parallelism}$")
+        assert passwords.verify_password(value, PASSWORD)
+        assert not passwords.verify_password(value, PASSWORD + "x")
+    finally:
+        passwords.configure(app.config["ARGON2_TIME_COST"], app.config["ARGON2_MEMORY_KIB"])

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from riskhub import access
 from riskhub.extensions import db
 from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
@@ -262,3 +263,24 @@ def test_unicode_names_round_trip_and_match(app, client, auth, people, name):
     again = post_form(client, "/cases/new", new_case_form(survivor_given_name=given.upper(),
                                                           survivor_family_name=family.lower()))
     assert reference in again.get_data(as_text=True)
+
+
+def test_the_case_list_comes_a_page_at_a_time_newest_first(app, client, auth, people, make, monkeypatch):
+    """Big agencies see their cases in pages with previous and next links; odd page numbers do no harm."""
+    monkeypatch.setattr(access, "CASES_PER_PAGE", 2)
+    references = [make.case(people["idva"], survivor=(f"Survivor{n}", "Example", None)) for n in range(5)]
+    auth.login("idva@example.org")
+
+    first = client.get("/cases/").get_data(as_text=True)
+    assert "Cases 1 to 2 of 5, newest first." in first and "Page 1 of 3" in first
+    assert references[4] in first and references[3] in first and references[2] not in first
+    assert 'href="/cases/?page=2"' in first and "Previous page" not in first
+
+    last = client.get("/cases/?page=3").get_data(as_text=True)
+    assert "Cases 5 to 5 of 5" in last and references[0] in last and references[1] not in last
+    assert "Next page" not in last and 'href="/cases/?page=2"' in last
+
+    for odd in ("0", "-1", "abc", "99999999999999999999"):
+        response = client.get(f"/cases/?page={odd}")
+        assert response.status_code == 200
+    assert references[0] in client.get("/cases/?page=99").get_data(as_text=True)  # past the end: the last page

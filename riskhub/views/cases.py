@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -40,8 +40,13 @@ def _case_workers_only() -> None:
 
 @bp.route("/")
 def index() -> str:
-    """References and status of the cases the user's agency is involved in (no names)."""
-    return render_template("cases/index.html", cases=access.cases_for_viewer())
+    """References and status of the cases the user's agency is involved in (no names), a page at a time."""
+    total = access.case_count_for_viewer()
+    pages = max(1, -(-total // access.CASES_PER_PAGE))
+    number = request.args.get("page", "1")
+    page = min(int(number), pages) if number.isdigit() and int(number) > 0 else 1
+    return render_template("cases/index.html", cases=access.cases_for_viewer(page), page=page, pages=pages,
+                           total=total, per_page=access.CASES_PER_PAGE)
 
 
 def _details(form: CaseForm, prefix: str) -> case_ops.PersonDetails:

@@ -38,6 +38,7 @@ lint: install
 	$(BIN)/mypy riskhub
 
 bench: install
+	@scripts/ensure-wrk
 	$(BIN)/python -m bench
 
 clean:

@@ -284,3 +284,37 @@ def test_the_case_list_comes_a_page_at_a_time_newest_first(app, client, auth, pe
         response = client.get(f"/cases/?page={odd}")
         assert response.status_code == 200
     assert references[0] in client.get("/cases/?page=99").get_data(as_text=True)  # past the end: the last page
+
+
+def test_the_case_page_says_when_a_reassessment_is_due_and_why(app, client, auth, people, make):
+    """Due with no survivor-side assessment, after the configured interval, and after a new incident."""
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    with app.app_context():  # the case was opened half a year ago
+        case = db.session.scalars(select(Case).where(Case.reference == reference)).one()
+        case.created_at -= timedelta(days=200)
+        db.session.commit()
+    auth.login("idva@example.org")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Reassessment due: No survivor-side assessment has been recorded yet." in page
+
+    long_ago = (date.today() - timedelta(days=app.config["REASSESS_AFTER_DAYS"] + 1)).isoformat()
+    assert post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                     {"assessed_on": long_ago, **survivor_answers(5)}).status_code == 302
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert f"Reassessment due: The last survivor-side assessment is more than " \
+           f"{app.config['REASSESS_AFTER_DAYS']} days old." in page
+
+    recent = (date.today() - timedelta(days=10)).isoformat()
+    assert post_form(client, f"/cases/{reference}/assessments/new/survivor",
+                     {"assessed_on": recent, **survivor_answers(5)}).status_code == 302
+    assert "Reassessment due" not in client.get(f"/cases/{reference}").get_data(as_text=True)
+
+    auth.logout()
+    auth.login("programme@example.org")
+    assert post_form(client, f"/cases/{reference}/events/new",
+                     {"kind": "disclosure", "occurred_on": TODAY, "note": "Said he knows the new address"}
+                     ).status_code == 302
+    auth.logout()
+    auth.login("idva@example.org")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert "Reassessment due: A new incident was recorded after the last survivor-side assessment." in page

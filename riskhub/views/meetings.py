@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from riskhub import access, audit, policy
+from riskhub import access, audit, circulation, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
@@ -113,7 +113,7 @@ def show(reference: str) -> str:
         "meetings/show.html", meeting=meeting, slots=slots, levels=levels,
         overrun=ops.overrun_minutes(meeting, slots), may_chair=policy.may_schedule_meetings(viewer),
         add_form=add_form, confirm_form=ConfirmForm(), agencies=ops.invited_agencies(meeting),
-        confirmed=run_ops.has_confirmed(meeting, current_user),
+        confirmed=run_ops.has_confirmed(meeting, current_user), agenda_sent=circulation.last_sent(meeting),
     )
 
 
@@ -133,6 +133,30 @@ def propose(reference: str) -> Response:
             flash(error.message, "error")
         else:
             flash(f"Added {len(added)} referred case{'s' if len(added) != 1 else ''} to the agenda.", "success")
+    return _back(meeting)
+
+
+@bp.route("/<reference>/agenda/send", methods=["POST"])
+def send_agenda(reference: str) -> Response:
+    """Email the agenda (references, times and risk levels) to the agencies invited."""
+    meeting = load_meeting(reference)
+    chair_only(meeting, "agenda.send.denied")
+    if ConfirmForm().validate_on_submit():
+        link = current_app.config["BASE_URL"].rstrip("/") + url_for("meetings.show", reference=meeting.reference)
+        try:
+            with attempt():
+                sent = circulation.send_agenda(meeting, by=current_user, link=link)
+        except OperationError as error:
+            flash(error.message, "error")
+            return _back(meeting)
+        people = f"{sent.recipients} {'person' if sent.recipients == 1 else 'people'}"
+        if sent.failed and sent.recipients:
+            flash(f"The mail server stopped answering: the agenda went to {people} only. "
+                  "Send it again when the mail server is back.", "error")
+        elif sent.failed:
+            flash("The mail server could not be reached: the agenda was not sent. Try again later.", "error")
+        else:
+            flash(f"Agenda sent to {people} in the agencies invited.", "success")
     return _back(meeting)
 
 

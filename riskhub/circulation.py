@@ -1,0 +1,122 @@
+"""Sending a meeting's agenda to the agencies invited: case references and risk levels only.
+
+The mail carries what every invited agency may see before the meeting (the reference, the
+planned time, the latest risk level from each side, whether the case is a repeat) and nothing
+from the survivor's compartment, so one text suits perpetrator-facing agencies too. Each
+recipient and each case sent is recorded in the access log.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import select
+
+from riskhub import audit, policy
+from riskhub.extensions import db
+from riskhub.models.accounts import Role, User
+from riskhub.models.audit import AccessLogEntry
+from riskhub.models.meetings import ItemKind, Meeting
+from riskhub.operations import OperationError
+from riskhub.operations import assessments as assessment_ops
+from riskhub.operations.meetings import invited_agencies, running_schedule
+
+ACTION = "agenda.send"
+
+
+def recipients(meeting: Meeting) -> list[User]:
+    """Active practitioners and chairs, with an email address, of every agency invited."""
+    agency_ids = [a.id for a in invited_agencies(meeting) if a.active]
+    if not agency_ids:
+        return []
+    users = db.session.scalars(select(User).where(User.agency_id.in_(agency_ids), User.active.is_(True)))
+    chosen = [u for u in users if u.email and (Role.PRACTITIONER in u.roles or Role.CHAIR in u.roles)]
+    return sorted(chosen, key=lambda u: u.email or "")  # emails are stored encrypted: sorted here
+
+
+def agenda_text(meeting: Meeting, link: str) -> str:
+    """The mail body: times, references and risk levels; never a name, address or narrative."""
+    slots = running_schedule(meeting)
+    history = assessment_ops.assessments_of_cases([s.item.case_id for s in slots if s.item.case is not None])
+    lines = [f"Agenda of joint risk meeting {meeting.reference}",
+             f"{meeting.starts_at:%A %d %B %Y, %H:%M} UTC, {meeting.venue or 'online'}", "",
+             "Time   Item"]
+    for slot in slots:
+        item = slot.item
+        if item.kind is ItemKind.CASE and item.case is not None:
+            latest = assessment_ops.latest_by_side(history[item.case_id])
+            levels = " / ".join(f"{side}-side risk {latest[side].level if side in latest else 'not assessed'}"
+                                for side in ("survivor", "perpetrator"))
+            repeat = ", repeat referral" if item.referral and item.referral.repeat_of_id else ""
+            lines.append(f"{slot.starts_at:%H:%M}  Case {item.case.reference}: {levels}{repeat}")
+        elif item.kind is ItemKind.ACTIONS_REVIEW:
+            lines.append(f"{slot.starts_at:%H:%M}  Review of outstanding actions")
+        else:
+            lines.append(f"{slot.starts_at:%H:%M}  Any other business")
+    lines += ["", "Please bring your agency's information on each case to the meeting.",
+              f"The agenda and the case details are in riskhub: {link}",
+              "RESTRICTED. This message holds no case details on purpose. Do not reply with any."]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Sent:
+    recipients: int
+    failed: str | None = None  # why sending stopped early, if it did
+
+
+def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
+    """Email the agenda to everyone in `recipients`; record each recipient and each case sent."""
+    if meeting.closed:
+        raise OperationError("This meeting is closed: its agenda can no longer be sent")
+    cases = [i.case for i in meeting.items if i.kind is ItemKind.CASE and i.case is not None]
+    if not cases:
+        raise OperationError("The agenda has no cases yet: add the referred cases first")
+    people = recipients(meeting)
+    if not people:
+        raise OperationError("Nobody in the agencies invited has an email address to send the agenda to")
+    config = current_app.config
+    body = agenda_text(meeting, link)
+    actor = audit.actor_for(by)
+    sent = 0
+    failed = None
+    try:
+        with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=30) as smtp:
+            if config.get("SMTP_STARTTLS"):
+                smtp.starttls()
+            if config.get("SMTP_USERNAME"):
+                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+            for user in people:
+                message = EmailMessage()
+                message["From"] = config["SMTP_FROM"]
+                message["To"] = user.email
+                message["Subject"] = f"riskhub: agenda of meeting {meeting.reference}, {meeting.starts_at:%d %B %Y}"
+                message.set_content(body)
+                smtp.send_message(message)
+                audit.record(ACTION, actor=actor, object_type="user", object_id=user.id,
+                             purpose=f"meeting {meeting.reference}")
+                sent += 1
+    except (OSError, smtplib.SMTPException) as error:
+        failed = type(error).__name__
+    if sent:
+        for case in cases:
+            audit.record(ACTION, actor=actor, object_type="meeting", object_id=meeting.id, case_ref=case.reference,
+                         sections=(policy.SECTION_ASSESSMENTS,), purpose=f"meeting {meeting.reference}")
+    return Sent(sent, failed)
+
+
+def last_sent(meeting: Meeting) -> tuple[datetime, int] | None:
+    """When the agenda was last sent and to how many people, from the access log."""
+    latest = db.session.scalars(select(AccessLogEntry).where(
+        AccessLogEntry.action == ACTION, AccessLogEntry.object_type == "user",
+        AccessLogEntry.purpose == f"meeting {meeting.reference}").order_by(AccessLogEntry.seq.desc()).limit(1)).first()
+    if latest is None:
+        return None
+    count = db.session.scalar(select(db.func.count()).select_from(AccessLogEntry).where(
+        AccessLogEntry.action == ACTION, AccessLogEntry.object_type == "user",
+        AccessLogEntry.request_id == latest.request_id, AccessLogEntry.purpose == latest.purpose)) or 0
+    return latest.at, count

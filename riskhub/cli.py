@@ -205,7 +205,7 @@ def check_command() -> None:
         click.echo(f"problem: {problem}", err=True)
     if problems:
         sys.exit(1)
-    click.echo("Configuration is sound: secret key, keyring, database and keys all check out")
+    click.echo("Configuration is sound: secret key, keyring, database, keys and audit signing key all check out")
 
 
 def _check_running_setup() -> list[str]:
@@ -216,6 +216,7 @@ def _check_running_setup() -> list[str]:
     from riskhub.crypto import CryptoError
     from riskhub.extensions import db
     from riskhub.models.base import field_cipher
+    from riskhub.operations.audit_checkpoints import SigningKeyError, load_signing_key
 
     try:
         app = create_app()
@@ -230,6 +231,12 @@ def _check_running_setup() -> list[str]:
         sample = cipher.encrypt("case", "check", table="check", column="check", row_id="0")
         if cipher.decrypt("case", sample, table="check", column="check", row_id="0") != "check":
             return ["keyring does not round-trip"]
+        try:
+            load_signing_key()
+        except SigningKeyError as error:
+            return [f"access-log checkpoints cannot be signed: {error} (riskhub init writes one)"]
+        except ValueError as error:
+            return [f"access-log checkpoints cannot be signed: the key is unreadable ({error})"]
     return []
 
 

@@ -231,3 +231,23 @@ def test_deactivate_unknown_user_is_refused(runner: Any, people: dict[str, Any])
     result = runner.invoke(args=["deactivate-user", "ghost@example.org"])
     assert result.exit_code != 0
     assert "No user has that email address" in result.output
+
+
+def test_check_names_a_missing_or_unreadable_audit_signing_key(instance: Path) -> None:
+    """Without its signing key riskhub cannot sign access-log checkpoints: `check` says so and fails."""
+    assert CliRunner().invoke(cli, ["init"]).exit_code == 0
+    key_file = instance / "audit-signing.key"
+    assert key_file.exists()
+    key_text = key_file.read_text()
+
+    key_file.unlink()
+    missing = CliRunner().invoke(cli, ["check"])
+    assert missing.exit_code == 1
+    assert "access-log checkpoints cannot be signed" in missing.output and "audit-signing.key" in missing.output
+
+    key_file.write_text("not a key")
+    garbled = CliRunner().invoke(cli, ["check"])
+    assert garbled.exit_code == 1 and "access-log checkpoints cannot be signed" in garbled.output
+
+    key_file.write_text(key_text)
+    assert CliRunner().invoke(cli, ["check"]).exit_code == 0

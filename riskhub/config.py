@@ -60,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT_SIGNING_KEY": None,  # Ed25519 key (PEM or base64 seed) signing access-log checkpoints
     "AUDIT_SIGNING_KEY_FILE": None,  # None: instance/audit-signing.key (written by `riskhub init`)
     "AUDIT_CHECKPOINT_EVERY": 1000,  # sign a checkpoint every N access-log entries (0: on demand only)
+    "AUDIT_CHECKPOINT_MINUTES": 60,  # ...and once this long has passed since the latest (0: never by time)
     "AUDIT_PAGE_SIZE": 50,
     "AUDIT_MAX_RANGE_DAYS": 366,  # the longest date range one search may cover
     "AUDIT_EXPORT_MAX_ROWS": 10_000,  # entries per CSV file; the next file continues after the last

@@ -93,6 +93,7 @@ def base_config(database: dict[str, Any], keyring_file: Path) -> dict[str, Any]:
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_KIB": 1024,
         "SERVER_NAME": None,
+        "AUDIT_CHECKPOINT_MINUTES": 0,  # checkpoints by count only, so tests can count them
         **{k: v for k, v in database.items() if k != "PG_SCHEMA"},
     }
 

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import stat
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry, AuditChainHead, AuditCheckpoint
 from riskhub.operations.audit_checkpoints import statement
-from tests.conftest import base_config
+from tests.conftest import AuthActions, base_config
 
 SEED = base64.b64encode(bytes(range(1, 33))).decode()
 
@@ -286,3 +286,36 @@ def test_init_writes_a_private_signing_key(tmp_path, monkeypatch):
     before = key.read_text()
     assert CliRunner().invoke(cli, ["init"]).exit_code == 0
     assert key.read_text() == before
+
+
+@pytest.mark.parametrize("app_config", [{"AUDIT_SIGNING_KEY": SEED, "AUDIT_CHECKPOINT_EVERY": 0,
+                                         "AUDIT_CHECKPOINT_MINUTES": 60}])
+def test_a_quiet_log_is_still_checkpointed_once_the_interval_has_passed(app, client, runner, people, monkeypatch):
+    """With no count-based checkpoints, the first append signs one, the next only after the interval."""
+    from riskhub.operations import audit_checkpoints
+
+    def reset_clock() -> None:  # each process looks at the table at most once a minute
+        app.extensions[audit_checkpoints.CLOCK] = {"next_look": 0.0}
+
+    def checkpoints() -> list[int]:
+        with app.app_context():
+            return list(db.session.scalars(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq)))
+
+    first = checkpoints()
+    assert first == [1]  # the very first append (making the test's users) found no checkpoint at all
+    reset_clock()
+    AuthActions(client).login("idva@example.org")
+    assert checkpoints() == first
+
+    reset_clock()
+    AuthActions(client).logout()  # appends a sign-out
+    assert checkpoints() == first  # within the hour: no new checkpoint
+
+    later = audit_checkpoints.utcnow() + timedelta(minutes=61)
+    monkeypatch.setattr(audit_checkpoints, "utcnow", lambda: later)
+    reset_clock()
+    AuthActions(client).login("idva@example.org")
+    after = checkpoints()
+    assert len(after) == 2 and after[1] > first[0]
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "2 signed checkpoints" in result.output

@@ -13,8 +13,9 @@ import base64
 import hashlib
 import logging
 import os
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from riskhub.extensions import db
 from riskhub.models.audit import AuditCheckpoint
@@ -127,13 +128,15 @@ def sign_checkpoint(seq: int, entry_hash: bytes, key: Ed25519PrivateKey | None =
 
 
 def checkpoint_if_due(seq: int, entry_hash: bytes) -> None:
-    """Called on every append: sign every AUDIT_CHECKPOINT_EVERY-th entry.
+    """Called on every append: sign every AUDIT_CHECKPOINT_EVERY-th entry, and the first entry
+    appended once AUDIT_CHECKPOINT_MINUTES have passed since the latest checkpoint (so a quiet
+    log is still pinned regularly).
 
     A missing key must not stop the service (the log itself is still written), so it is
     reported in the server log; `riskhub audit verify` and the dashboard show the gap.
     """
     every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY") or 0)
-    if every <= 0 or seq % every:
+    if not (every > 0 and seq % every == 0) and not _time_due():
         return
     try:
         key = load_signing_key()
@@ -141,6 +144,23 @@ def checkpoint_if_due(seq: int, entry_hash: bytes) -> None:
         log.warning("no access-log checkpoint at entry %s: %s", seq, error)
         return
     sign_checkpoint(seq, entry_hash, key)
+
+
+CLOCK = "riskhub.checkpoint_clock"
+LOOK_EVERY_SECONDS = 60.0  # each process reads the latest checkpoint's time at most this often
+
+
+def _time_due() -> bool:
+    minutes = int(current_app.config.get("AUDIT_CHECKPOINT_MINUTES") or 0)
+    if minutes <= 0:
+        return False
+    clock = current_app.extensions.setdefault(CLOCK, {"next_look": 0.0})
+    now = time.monotonic()
+    if now < clock["next_look"]:
+        return False
+    clock["next_look"] = now + LOOK_EVERY_SECONDS
+    latest = db.session.scalar(select(func.max(AuditCheckpoint.created_at)))
+    return latest is None or utcnow() - as_utc(latest) >= timedelta(minutes=minutes)
 
 
 def checkpoint_now(actor: Any) -> AuditCheckpoint:

@@ -17,8 +17,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
-from riskhub import audit, crypto, policy
+from riskhub import audit, crypto, policy, sqlite_lock
 from riskhub.access import current_viewer
 from riskhub.extensions import db, login_manager
 
@@ -54,7 +55,31 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     writes would otherwise fail with SQLITE_BUSY instead of waiting.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        sqlite_lock.acquire(connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            sqlite_lock.release(connection)
+            raise
+
+
+@event.listens_for(Engine, "commit")
+def _sqlite_commit(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        sqlite_lock.end_then_release(connection, commit=True)
+
+
+@event.listens_for(Engine, "rollback")
+def _sqlite_rollback(connection: Any) -> None:
+    if connection.dialect.name == "sqlite":
+        sqlite_lock.end_then_release(connection, commit=False)
+
+
+@event.listens_for(Pool, "close")
+@event.listens_for(Pool, "invalidate")
+@event.listens_for(Pool, "detach")
+def _sqlite_forget(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+    sqlite_lock.forget(record.info)
 
 
 class RiskhubSessionInterface(SecureCookieSessionInterface):

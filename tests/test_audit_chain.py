@@ -45,6 +45,19 @@ def append(app: Any, count: int, action: str = "case.view") -> None:
             db.session.commit()
 
 
+@pytest.fixture(autouse=True, params=["one process", "slices side by side"])
+def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every check runs both ways: one walk, and the walk split into slices checked in parallel."""
+    from riskhub.operations import audit_verify
+
+    if request.param == "slices side by side":
+        monkeypatch.setattr(audit_verify, "PARALLEL_FROM", 2)
+        monkeypatch.setattr(audit_verify.os, "cpu_count", lambda: 3)  # three slices even on a 2-core machine
+    else:
+        monkeypatch.setattr(audit_verify, "PARALLEL_FROM", 10**12)
+    return str(request.param)
+
+
 def tamper(app: Any, *statements: tuple[str, dict[str, Any]]) -> None:
     """Change the log behind the application's back, as someone with database access could."""
     with app.app_context():

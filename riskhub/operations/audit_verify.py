@@ -9,12 +9,17 @@ running instances are neither half-seen nor mistaken for tampering.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, literal_column, select
+from flask import current_app, has_request_context
+from sqlalchemy import Connection, func, literal_column, select
 
 from riskhub.audit import HASHED_COLUMNS, ChainProblem, canonical_text
 from riskhub.extensions import db
@@ -23,6 +28,11 @@ from riskhub.operations.audit_checkpoints import Pinned, check_signature
 
 Progress = Callable[[int], None]
 BATCH = 20_000
+# From this many entries on, the walk is split into contiguous slices checked side by side,
+# one process per core (up to MAX_WORKERS): hashing a million entries is CPU work, and the
+# slices are stitched together by checking each one starts where the one before it ended.
+PARALLEL_FROM = 100_000
+MAX_WORKERS = 4
 
 
 @dataclass
@@ -78,32 +88,176 @@ def _hashed_columns(dialect: str) -> list[Any]:
     return [special.get(name, table.c[name]) for name in HASHED_COLUMNS] + [table.c.prev_hash, table.c.entry_hash]
 
 
+def _check_rows(rows: Iterable[Any], pins: dict[int, bytes], state: _SliceState) -> ChainProblem | None:
+    """Check rows in sequence order against the state of the walk so far; update it."""
+    sha256 = hashlib.sha256
+    for row in rows:
+        seq, prev, digest = row[0], bytes(row[14]), bytes(row[15])
+        if seq != state.expected_seq:
+            return ChainProblem(state.expected_seq, f"is missing (the next entry is {seq}): deleted or renumbered")
+        if state.first_prev is None:
+            state.first_prev = prev
+            if state.last_digest is not None and prev != state.last_digest:
+                return ChainProblem(seq, "does not follow the entry before it: an entry was inserted, deleted or"
+                                         " reordered here")
+        elif prev != state.last_digest:
+            return ChainProblem(seq, "does not follow the entry before it: an entry was inserted, deleted or"
+                                     " reordered here")
+        if sha256(prev + canonical_text(*row[:14])).digest() != digest:
+            return ChainProblem(seq, "was altered after it was written")
+        pinned = pins.get(seq)
+        if pinned is not None and pinned != digest:
+            return ChainProblem(seq, "differs from its signed checkpoint: the chain was rewritten from here or before")
+        state.last_digest, state.expected_seq = digest, seq + 1
+    return None
+
+
+@dataclass
+class _SliceState:
+    """Where a walk (or one slice of it) has got to."""
+
+    expected_seq: int
+    last_digest: bytes | None  # the last entry checked (before the slice: unknown, None)
+    first_prev: bytes | None = None  # the first entry's link back, for stitching slices together
+
+
+def _good_pins(pins: dict[int, Pinned]) -> dict[int, bytes]:
+    return {seq: pin.entry_hash for seq, pin in pins.items() if pin.problem is None}
+
+
 def _walk(connection: Connection, pins: dict[int, Pinned], progress: Progress | None,
           result: VerifyResult) -> tuple[int, bytes, ChainProblem | None]:
     """Check every entry links to the one before and matches any checkpoint pinning it."""
     table = AccessLogEntry.__table__
     stream = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
         select(*_hashed_columns(connection.dialect.name)).select_from(table).order_by(table.c.seq))
-    expected_prev, expected_seq, sha256 = GENESIS_HASH, 1, hashlib.sha256
+    state = _SliceState(expected_seq=1, last_digest=GENESIS_HASH)
+    good = _good_pins(pins)
     for batch in stream.partitions(BATCH):
-        for row in batch:
-            seq, prev, digest = row[0], bytes(row[14]), bytes(row[15])
-            if seq != expected_seq:
-                return expected_seq - 1, expected_prev, ChainProblem(
-                    expected_seq, f"is missing (the next entry is {seq}): deleted or renumbered")
-            if prev != expected_prev:
-                return seq - 1, expected_prev, ChainProblem(
-                    seq, "does not follow the entry before it: an entry was inserted, deleted or reordered here")
-            if sha256(prev + canonical_text(*row[:14])).digest() != digest:
-                return seq - 1, expected_prev, ChainProblem(seq, "was altered after it was written")
-            pin = pins.get(seq)
-            if pin is not None and pin.problem is None and pin.entry_hash != digest:
-                return seq - 1, expected_prev, ChainProblem(
-                    seq, "differs from its signed checkpoint: the chain was rewritten from here or before")
-            expected_prev, expected_seq = digest, seq + 1
+        problem = _check_rows(batch, good, state)
+        if problem:
+            return state.expected_seq - 1, state.last_digest or GENESIS_HASH, problem
         if progress:
             progress(len(batch))
-    return expected_seq - 1, expected_prev, None
+    return state.expected_seq - 1, state.last_digest or GENESIS_HASH, None
+
+
+# The parallel walk -------------------------------------------------------------------------
+
+@dataclass
+class _Slice:
+    first: int
+    last: int
+    walked: int  # the last entry checked in order (first - 1 if none)
+    first_prev: bytes | None
+    last_digest: bytes | None
+    problem: ChainProblem | None
+
+
+def _raw_rows(source: dict[str, Any], sql: str, counter: Any) -> Iterator[list[Any]]:
+    """Stream a query's rows in batches over a plain driver connection of this process."""
+    if source["dialect"] == "sqlite":
+        sqlite_connection = sqlite3.connect(f"file:{source['path']}?mode=ro", uri=True)
+        try:
+            cursor = sqlite_connection.execute(sql)
+            while batch := cursor.fetchmany(BATCH):
+                yield batch
+                with counter.get_lock():
+                    counter.value += len(batch)
+        finally:
+            sqlite_connection.close()
+        return
+    import psycopg
+
+    with psycopg.connect(source["conninfo"], **source["connect_args"]) as pg_connection, \
+            pg_connection.cursor(name="riskhub_verify") as named:
+        named.itersize = BATCH
+        named.execute(sql)
+        while batch := named.fetchmany(BATCH):
+            yield batch
+            with counter.get_lock():
+                counter.value += len(batch)
+
+
+def _walk_slice(source: dict[str, Any], sql: str, first: int, last: int, pins: dict[int, bytes],
+                counter: Any) -> _Slice:
+    """Check entries first..last on their own (run in a worker process)."""
+    state = _SliceState(expected_seq=first, last_digest=None)
+    for batch in _raw_rows(source, sql, counter):
+        problem = _check_rows(batch, pins, state)
+        if problem:
+            return _Slice(first, last, state.expected_seq - 1, state.first_prev, state.last_digest, problem)
+    # Ending before `last` is judged when the slices are stitched: a gap or a cut tail.
+    return _Slice(first, last, state.expected_seq - 1, state.first_prev, state.last_digest, None)
+
+
+_counter: Any = None  # set in each worker process by _start_worker
+
+
+def _start_worker(counter: Any) -> None:
+    global _counter
+    _counter = counter
+
+
+def _run_slice(source: dict[str, Any], sql: str, first: int, last: int, pins: dict[int, bytes]) -> _Slice:
+    return _walk_slice(source, sql, first, last, pins, _counter)
+
+
+def _source(connection: Connection) -> dict[str, Any]:
+    url = connection.engine.url
+    if connection.dialect.name == "sqlite":
+        return {"dialect": "sqlite", "path": url.database}
+    options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    return {"dialect": "postgresql", "connect_args": dict(options.get("connect_args") or {}),
+            "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False)}
+
+
+def _walk_parallel(connection: Connection, head_seq: int, pins: dict[int, Pinned], progress: Progress | None,
+                   workers: int) -> tuple[int, bytes, ChainProblem | None]:
+    """The same checks as `_walk`, on `workers` contiguous slices at once, stitched in order."""
+    table = AccessLogEntry.__table__
+    columns = _hashed_columns(connection.dialect.name)
+    size = -(-head_seq // workers)
+    bounds = [(first, min(first + size - 1, head_seq)) for first in range(1, head_seq + 1, size)]
+    good = _good_pins(pins)
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("q", 0)
+    source = _source(connection)
+    with ProcessPoolExecutor(len(bounds), mp_context=context, initializer=_start_worker,
+                             initargs=(counter,)) as pool:
+        futures: list[Future[_Slice]] = []
+        for first, last in bounds:
+            sql = str(select(*columns).select_from(table).where(table.c.seq.between(first, last))
+                      .order_by(table.c.seq).compile(connection, compile_kwargs={"literal_binds": True}))
+            futures.append(pool.submit(_run_slice, source, sql, first, last,
+                                       {s: h for s, h in good.items() if first <= s <= last}))
+        shown = 0
+        while True:
+            done, pending = wait(futures, timeout=0.25, return_when=FIRST_EXCEPTION)
+            if progress and counter.value > shown:
+                progress(counter.value - shown)
+                shown = counter.value
+            if not pending or any(f.exception() for f in done):
+                break
+        slices = [f.result() for f in futures]
+    before = GENESIS_HASH
+    for piece in slices:
+        if piece.walked >= piece.first and piece.first_prev != before:
+            return piece.first - 1, before, ChainProblem(
+                piece.first, "does not follow the entry before it: an entry was inserted, deleted or reordered here")
+        if piece.problem:
+            return piece.walked, piece.last_digest or before, piece.problem
+        before = piece.last_digest or before
+        if piece.walked < piece.last:  # the slice ended early: entries after it were deleted
+            following = connection.execute(select(func.min(table.c.seq)).where(table.c.seq > piece.walked)).scalar()
+            if following is None:  # nothing after it: a cut tail, which the end check names
+                return piece.walked, before, None
+            return piece.walked, before, ChainProblem(
+                piece.walked + 1, f"is missing (the next entry is {following}): deleted or renumbered")
+    # Entries past the head were written outside the application: count them as walked so
+    # that the end check names them.
+    beyond = connection.execute(select(func.max(table.c.seq))).scalar() or 0
+    return max(head_seq, beyond if beyond > head_seq else head_seq), before, None
 
 
 def _end_problem(walked: int, last_hash: bytes, head: tuple[int, bytes] | None,
@@ -142,7 +296,13 @@ def verify(progress: Progress | None = None, keys: dict[str, Ed25519PublicKey] |
             start(result.head_seq)
         stored = _pinned_in_database(connection, keys)
         pins = [*stored, *external]
-        walked, last_hash, chain_problem = _walk(connection, {p.seq: p for p in pins}, progress, result)
+        # Worker processes only from the command line: forking a threaded web worker is unsafe.
+        workers = 1 if has_request_context() else min(MAX_WORKERS, os.cpu_count() or 1)
+        if result.head_seq >= PARALLEL_FROM and workers > 1:
+            walked, last_hash, chain_problem = _walk_parallel(connection, result.head_seq, {p.seq: p for p in pins},
+                                                              progress, workers)
+        else:
+            walked, last_hash, chain_problem = _walk(connection, {p.seq: p for p in pins}, progress, result)
     result.entries = walked
     result.checkpoints = len(stored)
     result.last_checkpoint = stored[-1].seq if stored else None

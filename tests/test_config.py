@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from riskhub import ConfigurationError, create_app
 from riskhub.cli import cli
 from riskhub.crypto import Keyring
+from riskhub.operations.audit_checkpoints import generate_key_file
 
 RISKHUB_BIN = Path(sys.executable).parent / "riskhub"
 
@@ -150,6 +151,7 @@ def test_environment_overrides_instance_config(tmp_path: Path, clean_environment
 def _sound_instance(instance: Path) -> None:
     (instance / "config.py").write_text(f"SECRET_KEY = {secrets.token_urlsafe(48)!r}\n")
     new_keyring(instance / "keyring.json")
+    generate_key_file(instance / "audit-signing.key")
 
 
 def test_check_fails_on_an_empty_instance(clean_environment: Path) -> None:

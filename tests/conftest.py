@@ -271,3 +271,45 @@ def people(make: Factory) -> dict[str, Any]:
     ids["admin"] = make.user("admin@example.org", ids["police_agency"], ("admin",))
     ids["protocol"] = make.protocol((ids["idva_agency"], ids["programme_agency"], ids["police_agency"]))
     return ids
+
+
+# A real SMTP server (aiosmtpd) for the mail tests --------------------------------------------
+
+
+class Inbox:
+    """Collects what the SMTP server receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
+        from email import message_from_bytes
+
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    """A free port; a module's app_config points SMTP_PORT at it."""
+    return free_port()
+
+
+@pytest.fixture
+def inbox(smtp_port: int) -> Iterator[Inbox]:
+    """An SMTP server listening on smtp_port for the test."""
+    from aiosmtpd.controller import Controller
+
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()

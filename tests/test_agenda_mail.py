@@ -11,29 +11,12 @@ from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
 from tests.conftest import post_form
 from tests.test_meetings import schedule, world
-from tests.test_reminders import Inbox, free_port
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
 
 
 @pytest.fixture
 def app_config(smtp_port: int) -> dict[str, Any]:
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_FROM": "riskhub@test.example",
             "BASE_URL": "https://riskhub.example"}
-
-
-@pytest.fixture
-def inbox(smtp_port: int) -> Any:
-    from aiosmtpd.controller import Controller
-
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 def sent_entries(app: Any) -> list[AccessLogEntry]:

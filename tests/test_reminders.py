@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, time, timedelta
-from email import message_from_bytes
 from typing import Any
 
 import pytest
@@ -14,42 +12,9 @@ from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
 
 
-class Inbox:
-    """Collects what the SMTP server receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd hook
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
 @pytest.fixture
 def app_config(smtp_port: int) -> dict[str, Any]:
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": smtp_port, "SMTP_FROM": "riskhub@test.example"}
-
-
-@pytest.fixture
-def inbox(smtp_port: int) -> Any:
-    from aiosmtpd.controller import Controller
-
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 def agree(app: Any, people: dict[str, Any], make: Any, description: str, deadline: date, owner_user: Any) -> str:

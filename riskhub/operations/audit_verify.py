@@ -9,17 +9,14 @@ running instances are neither half-seen nor mistaken for tampering.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask import current_app, has_request_context
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import Connection, literal_column, select
 
 from riskhub.audit import HASHED_COLUMNS, ChainProblem, canonical_text
 from riskhub.extensions import db
@@ -78,7 +75,7 @@ _UUID_TEXT = {
 }
 
 
-def _hashed_columns(dialect: str) -> list[Any]:
+def hashed_columns(dialect: str) -> list[Any]:
     table = AccessLogEntry.__table__
     if dialect not in _UTC_TEXT:
         raise NotImplementedError(f"verification is written for PostgreSQL and SQLite, not {dialect}")
@@ -88,7 +85,7 @@ def _hashed_columns(dialect: str) -> list[Any]:
     return [special.get(name, table.c[name]) for name in HASHED_COLUMNS] + [table.c.prev_hash, table.c.entry_hash]
 
 
-def _check_rows(rows: Iterable[Any], pins: dict[int, bytes], state: _SliceState) -> ChainProblem | None:
+def check_rows(rows: Iterable[Any], pins: dict[int, bytes], state: SliceState) -> ChainProblem | None:
     """Check rows in sequence order against the state of the walk so far; update it."""
     sha256 = hashlib.sha256
     for row in rows:
@@ -113,7 +110,7 @@ def _check_rows(rows: Iterable[Any], pins: dict[int, bytes], state: _SliceState)
 
 
 @dataclass
-class _SliceState:
+class SliceState:
     """Where a walk (or one slice of it) has got to."""
 
     expected_seq: int
@@ -121,7 +118,7 @@ class _SliceState:
     first_prev: bytes | None = None  # the first entry's link back, for stitching slices together
 
 
-def _good_pins(pins: dict[int, Pinned]) -> dict[int, bytes]:
+def good_pins(pins: dict[int, Pinned]) -> dict[int, bytes]:
     return {seq: pin.entry_hash for seq, pin in pins.items() if pin.problem is None}
 
 
@@ -130,134 +127,16 @@ def _walk(connection: Connection, pins: dict[int, Pinned], progress: Progress | 
     """Check every entry links to the one before and matches any checkpoint pinning it."""
     table = AccessLogEntry.__table__
     stream = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
-        select(*_hashed_columns(connection.dialect.name)).select_from(table).order_by(table.c.seq))
-    state = _SliceState(expected_seq=1, last_digest=GENESIS_HASH)
-    good = _good_pins(pins)
+        select(*hashed_columns(connection.dialect.name)).select_from(table).order_by(table.c.seq))
+    state = SliceState(expected_seq=1, last_digest=GENESIS_HASH)
+    good = good_pins(pins)
     for batch in stream.partitions(BATCH):
-        problem = _check_rows(batch, good, state)
+        problem = check_rows(batch, good, state)
         if problem:
             return state.expected_seq - 1, state.last_digest or GENESIS_HASH, problem
         if progress:
             progress(len(batch))
     return state.expected_seq - 1, state.last_digest or GENESIS_HASH, None
-
-
-# The parallel walk -------------------------------------------------------------------------
-
-@dataclass
-class _Slice:
-    first: int
-    last: int
-    walked: int  # the last entry checked in order (first - 1 if none)
-    first_prev: bytes | None
-    last_digest: bytes | None
-    problem: ChainProblem | None
-
-
-def _raw_rows(source: dict[str, Any], sql: str, counter: Any) -> Iterator[list[Any]]:
-    """Stream a query's rows in batches over a plain driver connection of this process."""
-    if source["dialect"] == "sqlite":
-        sqlite_connection = sqlite3.connect(f"file:{source['path']}?mode=ro", uri=True)
-        try:
-            cursor = sqlite_connection.execute(sql)
-            while batch := cursor.fetchmany(BATCH):
-                yield batch
-                with counter.get_lock():
-                    counter.value += len(batch)
-        finally:
-            sqlite_connection.close()
-        return
-    import psycopg
-
-    with psycopg.connect(source["conninfo"], **source["connect_args"]) as pg_connection, \
-            pg_connection.cursor(name="riskhub_verify") as named:
-        named.itersize = BATCH
-        named.execute(sql)
-        while batch := named.fetchmany(BATCH):
-            yield batch
-            with counter.get_lock():
-                counter.value += len(batch)
-
-
-def _walk_slice(source: dict[str, Any], sql: str, first: int, last: int, pins: dict[int, bytes],
-                counter: Any) -> _Slice:
-    """Check entries first..last on their own (run in a worker process)."""
-    state = _SliceState(expected_seq=first, last_digest=None)
-    for batch in _raw_rows(source, sql, counter):
-        problem = _check_rows(batch, pins, state)
-        if problem:
-            return _Slice(first, last, state.expected_seq - 1, state.first_prev, state.last_digest, problem)
-    # Ending before `last` is judged when the slices are stitched: a gap or a cut tail.
-    return _Slice(first, last, state.expected_seq - 1, state.first_prev, state.last_digest, None)
-
-
-_counter: Any = None  # set in each worker process by _start_worker
-
-
-def _start_worker(counter: Any) -> None:
-    global _counter
-    _counter = counter
-
-
-def _run_slice(source: dict[str, Any], sql: str, first: int, last: int, pins: dict[int, bytes]) -> _Slice:
-    return _walk_slice(source, sql, first, last, pins, _counter)
-
-
-def _source(connection: Connection) -> dict[str, Any]:
-    url = connection.engine.url
-    if connection.dialect.name == "sqlite":
-        return {"dialect": "sqlite", "path": url.database}
-    options = current_app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
-    return {"dialect": "postgresql", "connect_args": dict(options.get("connect_args") or {}),
-            "conninfo": url.set(drivername="postgresql").render_as_string(hide_password=False)}
-
-
-def _walk_parallel(connection: Connection, head_seq: int, pins: dict[int, Pinned], progress: Progress | None,
-                   workers: int) -> tuple[int, bytes, ChainProblem | None]:
-    """The same checks as `_walk`, on `workers` contiguous slices at once, stitched in order."""
-    table = AccessLogEntry.__table__
-    columns = _hashed_columns(connection.dialect.name)
-    size = -(-head_seq // workers)
-    bounds = [(first, min(first + size - 1, head_seq)) for first in range(1, head_seq + 1, size)]
-    good = _good_pins(pins)
-    context = multiprocessing.get_context("fork")
-    counter = context.Value("q", 0)
-    source = _source(connection)
-    with ProcessPoolExecutor(len(bounds), mp_context=context, initializer=_start_worker,
-                             initargs=(counter,)) as pool:
-        futures: list[Future[_Slice]] = []
-        for first, last in bounds:
-            sql = str(select(*columns).select_from(table).where(table.c.seq.between(first, last))
-                      .order_by(table.c.seq).compile(connection, compile_kwargs={"literal_binds": True}))
-            futures.append(pool.submit(_run_slice, source, sql, first, last,
-                                       {s: h for s, h in good.items() if first <= s <= last}))
-        shown = 0
-        while True:
-            done, pending = wait(futures, timeout=0.25, return_when=FIRST_EXCEPTION)
-            if progress and counter.value > shown:
-                progress(counter.value - shown)
-                shown = counter.value
-            if not pending or any(f.exception() for f in done):
-                break
-        slices = [f.result() for f in futures]
-    before = GENESIS_HASH
-    for piece in slices:
-        if piece.walked >= piece.first and piece.first_prev != before:
-            return piece.first - 1, before, ChainProblem(
-                piece.first, "does not follow the entry before it: an entry was inserted, deleted or reordered here")
-        if piece.problem:
-            return piece.walked, piece.last_digest or before, piece.problem
-        before = piece.last_digest or before
-        if piece.walked < piece.last:  # the slice ended early: entries after it were deleted
-            following = connection.execute(select(func.min(table.c.seq)).where(table.c.seq > piece.walked)).scalar()
-            if following is None:  # nothing after it: a cut tail, which the end check names
-                return piece.walked, before, None
-            return piece.walked, before, ChainProblem(
-                piece.walked + 1, f"is missing (the next entry is {following}): deleted or renumbered")
-    # Entries past the head were written outside the application: count them as walked so
-    # that the end check names them.
-    beyond = connection.execute(select(func.max(table.c.seq))).scalar() or 0
-    return max(head_seq, beyond if beyond > head_seq else head_seq), before, None
 
 
 def _end_problem(walked: int, last_hash: bytes, head: tuple[int, bytes] | None,
@@ -299,8 +178,10 @@ def verify(progress: Progress | None = None, keys: dict[str, Ed25519PublicKey] |
         # Worker processes only from the command line: forking a threaded web worker is unsafe.
         workers = 1 if has_request_context() else min(MAX_WORKERS, os.cpu_count() or 1)
         if result.head_seq >= PARALLEL_FROM and workers > 1:
-            walked, last_hash, chain_problem = _walk_parallel(connection, result.head_seq, {p.seq: p for p in pins},
-                                                              progress, workers)
+            from riskhub.operations.audit_verify_parallel import walk_parallel
+
+            walked, last_hash, chain_problem = walk_parallel(connection, result.head_seq, {p.seq: p for p in pins},
+                                                             progress, workers)
         else:
             walked, last_hash, chain_problem = _walk(connection, {p.seq: p for p in pins}, progress, result)
     result.entries = walked
@@ -322,7 +203,6 @@ def verify(progress: Progress | None = None, keys: dict[str, Ed25519PublicKey] |
 
 def _gaps(stored: list[Pinned], walked: int) -> list[str]:
     """Automatic checkpoints that should exist after the first one but do not."""
-    from flask import current_app
 
     every = int(current_app.config.get("AUDIT_CHECKPOINT_EVERY") or 0)
     if every <= 0 or not stored:

@@ -246,9 +246,9 @@ COMMANDS = (init_command, demo_command, serve_command, create_agency_command, cr
 
 def register(app: Flask) -> None:
     """Make the commands reachable as `flask --app riskhub ...`."""
+    from riskhub.bench_data import bench_data_command
     from riskhub.cli_audit import AUDIT_COMMANDS
     from riskhub.cli_meetings import remind_command
-    from riskhub.demo_scale import bench_data_command
 
     for command in (*COMMANDS, remind_command, *AUDIT_COMMANDS, bench_data_command):
         app.cli.add_command(command)

@@ -5,13 +5,12 @@ access-log hash chain exactly as real data is. At 20,000 cases it makes what a l
 holds: 60,000 assessments of both sides, 1,500 meetings with agendas and minutes, 80,000
 safety actions, 200 users in 30 agencies and 1,000,000 access-log entries. People, places
 and numbers are invented; the same seed gives the same content (ids, nonces and meeting
-references are random, as in production).
+references are random, as in production). This module makes the agencies, users and cases;
+`riskhub.bench_data` adds the meetings, actions and access log and holds the command.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import sys
 import time
@@ -19,32 +18,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
-from sqlalchemy import func, insert, select
 
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, Role, User, UserRole
-from riskhub.models.audit import AccessLogEntry, AuditChainHead
 from riskhub.models.cases import Case, WorkerSide
 from riskhub.models.events import EventKind
-from riskhub.models.meetings import ActionStatus, AttendanceKind, Meeting, NotDoneReason
-from riskhub.models.referrals import Consent, ReferralReason
 from riskhub.operations import (
     OperationError,
     accounts,
-    actions,
     assessments,
     cases,
     events,
-    meeting_run,
-    meetings,
-    referrals,
 )
 
 LARGE_CASES = 20_000
@@ -67,10 +55,6 @@ TOWNS = ("Northtown NT", "Porthaven PH", "Glenby GB", "Ashford Vale AV", "Kingsm
 KINDS = ([AgencyKind.SURVIVOR_SUPPORT] * 6 + [AgencyKind.POLICE] * 3 + [AgencyKind.PERPETRATOR_PROGRAMME] * 2
          + [AgencyKind.CHILDRENS_SERVICES] * 4 + [AgencyKind.HEALTH] * 5 + [AgencyKind.HOUSING] * 4
          + [AgencyKind.PROBATION] * 2 + [AgencyKind.OTHER] * 4)
-FILLER = (("case.view", "summary,people,assessments,actions"), ("meeting.case_view", "summary,assessments,minutes"),
-          ("agenda.view", "assessments"), ("actions.list", "actions"), ("assessment.view", "assessments"),
-          ("case.alerts", "programme_events"))
-
 
 @dataclass(frozen=True)
 class Volume:
@@ -293,7 +277,7 @@ def make_case(world: World, number: int, created: datetime) -> None:
     world.cases.append((case.id, case.reference))
 
 
-def _meeting_time(world: World, number: int) -> datetime:
+def meeting_time(world: World, number: int) -> datetime:
     """Past meetings spread over three years up to yesterday; the last few are upcoming."""
     upcoming = max(2, world.volume.meetings // 50)
     past = world.volume.meetings - upcoming
@@ -309,225 +293,9 @@ def make_cases(world: World, timings: dict[str, float], batch: int) -> None:
         for number in range(count):
             meeting = min(meetings_total - 1, number * meetings_total // count)
             world.first_meeting[number] = meeting
-            opened = min(_meeting_time(world, meeting), datetime.now(UTC) - timedelta(days=1))
+            opened = min(meeting_time(world, meeting), datetime.now(UTC) - timedelta(days=1))
             make_case(world, number, opened - timedelta(days=world.rng.randint(14, 45)))
             if number % batch == batch - 1:
                 commit_batch()
             step(1)
         commit_batch()
-
-
-def _referrer(world: World, case: Case) -> User:
-    return world.user(world.rng.choice(world.users[case.created_by_agency_id]))
-
-
-def _attend(world: World, meeting: Meeting, chair: User) -> None:
-    """The chair and about eight agencies' practitioners attend and sign; one agency sends apologies."""
-    row = meeting_run.add_attendance(meeting, AttendanceKind.ATTENDEE, chair.agency, user=chair, by=chair)
-    meeting_run.confirm_confidentiality(meeting, row, by=chair)
-    agencies = world.rng.sample(sorted(world.users, key=str), 9)
-    for agency_id in agencies[:8]:
-        user = world.user(world.rng.choice(world.users[agency_id]))
-        if user.id != chair.id:
-            row = meeting_run.add_attendance(meeting, AttendanceKind.ATTENDEE, user.agency, user=user, by=chair)
-            meeting_run.confirm_confidentiality(meeting, row, by=chair)
-    meeting_run.add_attendance(meeting, AttendanceKind.APOLOGY, world.agency(agencies[8]), name="Duty manager",
-                               info_sent_on=meeting.starts_at.date(), by=chair)
-
-
-def _hear(world: World, item: Any, chair: User, per_item: float) -> None:
-    """Minutes, the agreed actions and the case marked heard."""
-    rng, case = world.rng, item.case
-    meeting_run.save_minutes(item, minutes="Risk discussed; agencies shared what they hold.",
-                             decisions="Actions agreed as listed.", informs_survivor="IDVA", version=item.version,
-                             by=chair, survivor_minutes="She wants contact through the IDVA only.")
-    owners = sorted(case.agency_ids, key=str)
-    for _ in range(int(per_item) + (rng.random() < per_item % 1)):
-        agency_id = rng.choice(owners)
-        person = rng.choice(world.users[agency_id]) if rng.random() < 0.6 else None
-        deadline = item.meeting.starts_at.date() + timedelta(days=rng.randint(7, 42))
-        actions.agree_action(item, actions.ActionPlan(
-            rng.choice(("Flag the address for an urgent response", "Review the safety plan with her",
-                        "Share the bail conditions with the IDVA", "Home visit by the health visitor",
-                        "Check school attendance of the children", "Offer a place on the programme")),
-            agency_id, person, deadline), by=chair)
-    meeting_run.mark_heard(item, by=chair)
-
-
-def make_meetings(world: World, timings: dict[str, float]) -> None:
-    """Past meetings held and closed (16 cases each, some repeats), then the upcoming ones."""
-    rng, volume = world.rng, world.volume
-    upcoming = max(2, volume.meetings // 50)
-    past = volume.meetings - upcoming
-    per_item = volume.actions / max(1, past * 16)
-    by_meeting: dict[int, list[int]] = {}
-    for number, meeting_number in world.first_meeting.items():
-        by_meeting.setdefault(meeting_number, []).append(number)
-    heard: list[int] = []
-    everyone = frozenset(a for ids in world.agencies.values() for a in ids)
-    with phase("meetings", volume.meetings, timings) as step:
-        for number in range(volume.meetings):
-            chair = world.user(world.chairs[number % len(world.chairs)])
-            plan = meetings.MeetingPlan(starts_at=datetime.now(UTC) + timedelta(days=1), duration_minutes=240,
-                                        venue="Civic Centre, Room 2", online_link="", agency_ids=everyone)
-            meeting = meetings.schedule_meetings(plan, chair=chair)[0]
-            meeting.starts_at = _meeting_time(world, number)  # history: it was (or will be) held then
-            chosen = by_meeting.get(number, [])[:16]
-            repeats = [n for n in rng.sample(heard, min(len(heard), 24)) if n not in chosen]
-            chosen += repeats[:16 - len(chosen)]
-            for case_number in chosen:
-                case = db.session.get(Case, world.cases[case_number][0])
-                assert case is not None
-                referral = referrals.refer_case(case, by=_referrer(world, case), consent=Consent.GIVEN,
-                                                reasons={ReferralReason.PROFESSIONAL_JUDGEMENT})
-                meetings.add_case(meeting, referral, by=chair)
-            if number < past:
-                meeting_run.start_meeting(meeting, by=chair)
-                _attend(world, meeting, chair)
-                for item in [i for i in meeting.items if i.case is not None]:
-                    _hear(world, item, chair, per_item)
-                meeting_run.close_meeting(meeting, by=chair)
-                heard += [n for n in chosen if n not in heard[-2000:]]
-            else:  # on an open agenda now: not a repeat for the next upcoming meeting
-                heard = [n for n in heard if n not in chosen]
-            if number == past:  # the next meeting is under way: the agenda view the bench reads
-                meeting_run.start_meeting(meeting, by=chair)
-                _attend(world, meeting, chair)
-                world.manifest["meeting"] = {"reference": meeting.reference, "chair": world.emails[chair.id],
-                                             "items": [str(i.id) for i in meeting.items if i.case is not None]}
-            commit_batch()
-            step(1)
-
-
-def report_on_actions(world: World, timings: dict[str, float], batch: int) -> None:
-    """Owners report on actions whose deadline has passed: most done, some not, a few overdue."""
-    rng, model = world.rng, actions.SafetyAction
-    due = list(db.session.scalars(select(model.id).where(model.deadline < world.today).order_by(model.deadline)))
-    with phase("action updates", len(due), timings) as step:
-        for start in range(0, len(due), batch):
-            chunk = list(db.session.scalars(select(model).where(model.id.in_(due[start:start + batch]))))
-            for action in sorted(chunk, key=lambda a: (a.deadline, str(a.id))):
-                roll = rng.random()
-                if roll >= 0.9:
-                    continue  # left open: overdue
-                by = world.user(action.owner_user_id or rng.choice(world.users[action.owner_agency_id]))
-                done = roll < 0.82
-                actions.update_action(
-                    action, status=ActionStatus.DONE if done else ActionStatus.NOT_DONE,
-                    note="Done and recorded." if done else "Could not be done in time.",
-                    reason=None if done else rng.choice(list(NotDoneReason)), version=action.version, by=by,
-                    today=action.deadline)
-            commit_batch()
-            step(len(chunk))
-
-
-def _chained_rows(world: World, count: int, seq: int, prev: bytes) -> tuple[list[dict[str, Any]], bytes]:
-    """`count` access-log rows after entry `seq`, hashed exactly as audit.record hashes them."""
-    rng, rows = world.rng, []
-    people = world.filler_people
-    for number in range(1, count + 1):
-        user_id, agency_id = rng.choice(people)
-        action, sections = rng.choice(FILLER)
-        entry = AccessLogEntry(seq=seq + number, at=datetime.now(UTC), user_id=user_id, agency_id=agency_id,
-                               roles="practitioner", action=action, object_type="case", object_id=None,
-                               case_ref=rng.choice(world.cases)[1], sections=sections, purpose=None,
-                               outcome=audit.ALLOWED, request_id=None, client_address=None, prev_hash=prev)
-        entry.entry_hash = prev = audit.entry_hash(prev, entry)
-        rows.append({c.key: getattr(entry, c.key) for c in AccessLogEntry.__table__.columns})
-        checkpoint = getattr(audit, "checkpoint_if_due", None)  # signed checkpoints, where the log has them
-        if checkpoint is not None:
-            checkpoint(entry.seq, prev)
-    return rows, prev
-
-
-def fill_access_log(world: World, timings: dict[str, float], batch: int) -> None:
-    """Top the log up to the target with the everyday reading the operations above do not do:
-    case pages, agenda views and action lists by practitioners.
-
-    These are appended in bulk rather than one `audit.record` at a time (a million ORM appends
-    alone would take longer than the whole budget), but each row is built, hashed and chained
-    by riskhub.audit's own code, so `riskhub audit verify` checks them like any other.
-    """
-    def head() -> AuditChainHead:
-        found = db.session.get(AuditChainHead, 1, populate_existing=True)
-        assert found is not None
-        return found
-
-    audit.commit_pending()  # nothing noted may be appended behind the bulk rows' backs
-    wanted = max(0, world.volume.access_log - head().seq)
-    world.filler_people = [(uid, agency) for agency, ids in world.users.items() for uid in ids]
-    with phase("access log", wanted, timings) as step:
-        for start in range(0, wanted, batch):
-            count, current = min(batch, wanted - start), head()
-            rows, last = _chained_rows(world, count, current.seq, bytes(current.last_hash))
-            db.session.execute(insert(AccessLogEntry), rows)
-            current.seq, current.last_hash = current.seq + count, last
-            commit_batch()
-            step(count)
-
-
-def write_manifest(world: World, password: str, path: Path) -> dict[str, Any]:
-    """What the benchmark signs in as and reads: synthetic logins and references only."""
-    from riskhub.models.cases import CaseAgency
-
-    rng = world.rng
-    idva_agency = world.agencies[AgencyKind.SURVIVOR_SUPPORT][0]
-    open_counts = dict(db.session.execute(
-        select(actions.SafetyAction.owner_user_id, func.count()).where(
-            actions.SafetyAction.owner_user_id.is_not(None),
-            actions.SafetyAction.status.in_(actions.OPEN_STATUSES)).group_by(actions.SafetyAction.owner_user_id)
-    ).all())
-    ranked = sorted(open_counts.items(), key=lambda kv: (kv[1], str(kv[0])))
-    busy, busy_count = ranked[int(len(ranked) * 0.9)] if ranked else (world.users[idva_agency][0], 0)
-    references = list(db.session.scalars(select(Case.reference).join(CaseAgency, CaseAgency.case_id == Case.id)
-                                         .where(CaseAgency.agency_id == idva_agency).order_by(Case.reference)))
-    auditor = next(u for u in db.session.scalars(select(User)) if Role.AUDITOR in u.roles)
-    world.manifest.update({
-        "volume": world.volume.__dict__, "password": password,
-        "practitioner": world.emails[world.users[idva_agency][0]],
-        "practitioner_cases": len(references), "cases": rng.sample(references, min(200, len(references))),
-        "my_actions_user": world.emails[busy], "my_actions_open": busy_count, "auditor": auditor.email,
-        "access_log_entries": db.session.scalar(select(AuditChainHead.seq)),
-        "programme_events_refused": world.refused_events,
-    })
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(world.manifest, handle, indent=2)
-    return world.manifest
-
-
-def generate(cases_count: int, *, seed: int, password: str, manifest: Path, batch: int = 200) -> dict[str, Any]:
-    """Make the whole deployment in an empty database; return the manifest with phase timings."""
-    if db.session.scalar(select(func.count()).select_from(User)):
-        raise click.ClickException("The database already has users: bench data goes into a fresh instance only")
-    world = World(rng=random.Random(seed), volume=Volume.for_cases(cases_count), today=date.today())
-    timings: dict[str, float] = {}
-    started = time.monotonic()
-    # Batches are committed without expiring what is loaded: nothing else writes meanwhile,
-    # and it saves reloading every user and agency after each commit.
-    db.session().expire_on_commit = False
-    audit.defer()
-    make_accounts(world, password, timings)
-    sharing_protocol(world)
-    make_cases(world, timings, batch)
-    make_meetings(world, timings)
-    report_on_actions(world, timings, batch * 5)
-    fill_access_log(world, timings, 5000)
-    result = write_manifest(world, password, manifest)
-    audit.commit_pending()
-    result["timings"] = {**timings, "total": round(time.monotonic() - started, 1)}
-    return result
-
-
-@click.command("bench-data")
-@click.option("--cases", "cases_count", default=2000, show_default=True, type=click.IntRange(50, 200_000),
-              help="20000 is a large area; everything else scales with it")
-@click.option("--seed", default=20261123, show_default=True, type=int)
-@with_appcontext
-def bench_data_command(cases_count: int, seed: int) -> None:
-    """Fill a fresh instance with a synthetic deployment for benchmarks (never real data)."""
-    password = os.environ.get("RISKHUB_PASSWORD") or f"bench-{seed}-lantern-harbour"
-    path = Path(current_app.instance_path) / "bench-manifest.json"
-    result = generate(cases_count, seed=seed, password=password, manifest=path)
-    click.echo(f"Generated {cases_count} cases in {result['timings']['total']} s; manifest in {path}")
-    click.echo(json.dumps(result["timings"]))

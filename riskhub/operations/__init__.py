@@ -21,12 +21,14 @@ class ConflictError(OperationError):
 def attempt() -> Iterator[None]:
     """Run an operation in a savepoint: if it refuses, undo everything it did except its
     records of denial, which the access log must keep (a refused flow, a denied access)."""
-    from flask import g, has_request_context
+    from flask import g
 
     from riskhub import audit
     from riskhub.extensions import db
 
-    facts = g.setdefault("audit_facts", []) if has_request_context() else []
+    # Entries noted but not yet appended (requests, bulk jobs that defer) are undone here; the
+    # others were appended inside the savepoint and are undone with it.
+    facts = g.setdefault("audit_facts", []) if audit.deferring() else []
     marker = len(facts)
     try:
         with db.session.begin_nested():
@@ -34,7 +36,7 @@ def attempt() -> Iterator[None]:
     except OperationError:
         undone = facts[marker:]
         del facts[marker:]
-        if has_request_context():
+        if audit.deferring():
             audit.forget_written_after(marker)
         for fact in undone:
             if fact["outcome"] == audit.DENIED:

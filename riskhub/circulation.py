@@ -8,22 +8,19 @@ recipient and each case sent is recorded in the access log.
 
 from __future__ import annotations
 
-import smtplib
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import select
 
 from riskhub import audit, policy
 from riskhub.extensions import db
+from riskhub.mail import SEND_ERRORS, plain_message, smtp_session
 from riskhub.models.accounts import Role, User
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.meetings import ItemKind, Meeting
 from riskhub.operations import OperationError
-from riskhub.operations import assessments as assessment_ops
-from riskhub.operations.meetings import invited_agencies, running_schedule
+from riskhub.operations.meetings import agenda_risk_levels, invited_agencies, running_schedule
 
 ACTION = "agenda.send"
 
@@ -41,18 +38,18 @@ def recipients(meeting: Meeting) -> list[User]:
 def agenda_text(meeting: Meeting, link: str) -> str:
     """The mail body: times, references and risk levels; never a name, address or narrative."""
     slots = running_schedule(meeting)
-    history = assessment_ops.assessments_of_cases([s.item.case_id for s in slots if s.item.case is not None])
+    levels = agenda_risk_levels(meeting)
     lines = [f"Agenda of joint risk meeting {meeting.reference}",
              f"{meeting.starts_at:%A %d %B %Y, %H:%M} UTC, {meeting.venue or 'online'}", "",
              "Time   Item"]
     for slot in slots:
         item = slot.item
         if item.kind is ItemKind.CASE and item.case is not None:
-            latest = assessment_ops.latest_by_side(history[item.case_id])
-            levels = " / ".join(f"{side}-side risk {latest[side].level if side in latest else 'not assessed'}"
-                                for side in ("survivor", "perpetrator"))
+            level = levels[item.id]
+            shown = " / ".join(f"{side}-side risk {level.get(side, 'not assessed')}"
+                               for side in ("survivor", "perpetrator"))
             repeat = ", repeat referral" if item.referral and item.referral.repeat_of_id else ""
-            lines.append(f"{slot.starts_at:%H:%M}  Case {item.case.reference}: {levels}{repeat}")
+            lines.append(f"{slot.starts_at:%H:%M}  Case {item.case.reference}: {shown}{repeat}")
         elif item.kind is ItemKind.ACTIONS_REVIEW:
             lines.append(f"{slot.starts_at:%H:%M}  Review of outstanding actions")
         else:
@@ -79,28 +76,19 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
     people = recipients(meeting)
     if not people:
         raise OperationError("Nobody in the agencies invited has an email address to send the agenda to")
-    config = current_app.config
     body = agenda_text(meeting, link)
+    subject = f"riskhub: agenda of meeting {meeting.reference}, {meeting.starts_at:%d %B %Y}"
     actor = audit.actor_for(by)
     sent = 0
     failed = None
     try:
-        with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=30) as smtp:
-            if config.get("SMTP_STARTTLS"):
-                smtp.starttls()
-            if config.get("SMTP_USERNAME"):
-                smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        with smtp_session() as smtp:
             for user in people:
-                message = EmailMessage()
-                message["From"] = config["SMTP_FROM"]
-                message["To"] = user.email
-                message["Subject"] = f"riskhub: agenda of meeting {meeting.reference}, {meeting.starts_at:%d %B %Y}"
-                message.set_content(body)
-                smtp.send_message(message)
+                smtp.send_message(plain_message(user.email or "", subject, body))
                 audit.record(ACTION, actor=actor, object_type="user", object_id=user.id,
                              purpose=f"meeting {meeting.reference}")
                 sent += 1
-    except (OSError, smtplib.SMTPException) as error:
+    except SEND_ERRORS as error:
         failed = type(error).__name__
     if sent:
         for case in cases:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import smtplib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
-from email.message import EmailMessage
 
-from flask import current_app
 from sqlalchemy import select
 
 from riskhub import audit
 from riskhub.extensions import db
+from riskhub.mail import plain_message, smtp_session
 from riskhub.models.accounts import Role, User
 from riskhub.models.meetings import SafetyAction
 from riskhub.operations.actions import OPEN_STATUSES
@@ -60,21 +58,12 @@ def send_reminders(days: int, link: str, progress: Callable[[int], None] | None 
                    today: date | None = None) -> int:
     """Send one digest per recipient through the configured SMTP server; return how many were sent."""
     today = today or date.today()
-    config = current_app.config
     batches = digests(days, today)
     sent = 0
-    with smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=30) as smtp:
-        if config.get("SMTP_STARTTLS"):
-            smtp.starttls()
-        if config.get("SMTP_USERNAME"):
-            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+    with smtp_session() as smtp:
         for email, actions in sorted(batches.items()):
-            message = EmailMessage()
-            message["From"] = config["SMTP_FROM"]
-            message["To"] = email
-            message["Subject"] = f"riskhub: {len(actions)} safety action{'s' if len(actions) != 1 else ''} due"
-            message.set_content(digest_text(actions, today, link))
-            smtp.send_message(message)
+            subject = f"riskhub: {len(actions)} safety action{'s' if len(actions) != 1 else ''} due"
+            smtp.send_message(plain_message(email, subject, digest_text(actions, today, link)))
             for action in actions:
                 audit.record("action.remind", actor=audit.SYSTEM, object_type="safety_action", object_id=action.id,
                              case_ref=action.case.reference)

@@ -230,5 +230,15 @@ def upcoming_meetings(agency_id: uuid.UUID | None = None, *, include_closed: boo
     return list(db.session.scalars(query))
 
 
+def agenda_risk_levels(meeting: Meeting) -> dict[uuid.UUID, dict[str, str]]:
+    """The latest risk level from each side for every case on the agenda, by agenda item id,
+    read in one query (what the agenda page and the agenda mail show)."""
+    from riskhub.operations.assessments import assessments_of_cases, latest_by_side
+
+    items = [i for i in meeting.items if i.case is not None]
+    history = assessments_of_cases([i.case_id for i in items])
+    return {i.id: {side: a.level for side, a in latest_by_side(history[i.case_id]).items()} for i in items}
+
+
 def invited_agencies(meeting: Meeting) -> list[Agency]:
     return sorted((i.agency for i in meeting.invites), key=lambda a: a.name)

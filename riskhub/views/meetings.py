@@ -18,7 +18,6 @@ from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
 from riskhub.models.referrals import Referral, ReferralStatus
 from riskhub.operations import OperationError, attempt
-from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as ops
 
@@ -96,13 +95,10 @@ def show(reference: str) -> str:
     meeting = load_meeting(reference)
     viewer = access.current_viewer()
     slots = ops.running_schedule(meeting)
-    levels = {}
+    levels = ops.agenda_risk_levels(meeting)
     actor = audit.actor_for(current_user)
-    history = assessment_ops.assessments_of_cases([i.case_id for i in meeting.items if i.case is not None])
     for item in meeting.items:
         if item.case is not None:
-            latest = assessment_ops.latest_by_side(history[item.case_id])
-            levels[item.id] = {side: a.level for side, a in latest.items()}
             audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
                          case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
     add_form = AddCaseForm()

@@ -100,21 +100,20 @@ def may_in_case(allowed: Callable[[policy.Viewer], bool], case: Case, action: st
 CASES_PER_PAGE = 50
 
 
-def cases_for_viewer(page: int = 1, per_page: int | None = None) -> list[Case]:
+def cases_for_viewer(page: int = 1) -> list[Case]:
     """One page of the cases the current user's agency is involved in, newest first (list
     pages show references only)."""
     viewer = current_viewer()
     if not policy.may_work_cases(viewer):
         return []
-    per_page = per_page or CASES_PER_PAGE
     return list(
         db.session.scalars(
             select(Case)
             .join(CaseAgency, CaseAgency.case_id == Case.id)
             .where(CaseAgency.agency_id == viewer.agency_id)
             .order_by(Case.created_at.desc(), Case.id)
-            .limit(per_page)
-            .offset((max(page, 1) - 1) * per_page)
+            .limit(CASES_PER_PAGE)
+            .offset((max(page, 1) - 1) * CASES_PER_PAGE)
         )
     )
 

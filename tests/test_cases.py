@@ -280,7 +280,7 @@ def test_the_case_list_comes_a_page_at_a_time_newest_first(app, client, auth, pe
     assert "Cases 5 to 5 of 5" in last and references[0] in last and references[1] not in last
     assert "Next page" not in last and 'href="/cases/?page=2"' in last
 
-    for odd in ("0", "-1", "abc", "99999999999999999999"):
+    for odd in ("0", "-1", "abc", "99999999999999999999", "²", "1.5"):
         response = client.get(f"/cases/?page={odd}")
         assert response.status_code == 200
     assert references[0] in client.get("/cases/?page=99").get_data(as_text=True)  # past the end: the last page

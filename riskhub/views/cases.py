@@ -44,7 +44,7 @@ def index() -> str:
     total = access.case_count_for_viewer()
     pages = max(1, -(-total // access.CASES_PER_PAGE))
     number = request.args.get("page", "1")
-    page = min(int(number), pages) if number.isdigit() and int(number) > 0 else 1
+    page = min(int(number), pages) if number.isdecimal() and int(number) > 0 else 1
     return render_template("cases/index.html", cases=access.cases_for_viewer(page), page=page, pages=pages,
                            total=total, per_page=access.CASES_PER_PAGE)
 

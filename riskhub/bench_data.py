@@ -40,6 +40,7 @@ from riskhub.operations import (
     meetings,
     referrals,
 )
+from riskhub.operations.audit_checkpoints import checkpoint_if_due
 
 FILLER = (("case.view", "summary,people,assessments,actions"), ("meeting.case_view", "summary,assessments,minutes"),
           ("agenda.view", "assessments"), ("actions.list", "actions"), ("assessment.view", "assessments"),
@@ -157,15 +158,13 @@ def _chained_rows(world: World, count: int, seq: int, prev: bytes) -> tuple[list
     for number in range(1, count + 1):
         user_id, agency_id = rng.choice(people)
         action, sections = rng.choice(FILLER)
-        entry = AccessLogEntry(seq=seq + number, at=datetime.now(UTC), user_id=user_id, agency_id=agency_id,
-                               roles="practitioner", action=action, object_type="case", object_id=None,
-                               case_ref=rng.choice(world.cases)[1], sections=sections, purpose=None,
-                               outcome=audit.ALLOWED, request_id=None, client_address=None, prev_hash=prev)
-        entry.entry_hash = prev = audit.entry_hash(prev, entry)
-        rows.append({c.key: getattr(entry, c.key) for c in AccessLogEntry.__table__.columns})
-        checkpoint = getattr(audit, "checkpoint_if_due", None)  # signed checkpoints, where the log has them
-        if checkpoint is not None:
-            checkpoint(entry.seq, prev)
+        row = {"seq": seq + number, "at": datetime.now(UTC), "user_id": user_id, "agency_id": agency_id,
+               "roles": "practitioner", "action": action, "object_type": "case", "object_id": None,
+               "case_ref": rng.choice(world.cases)[1], "sections": sections, "purpose": None,
+               "outcome": audit.ALLOWED, "request_id": None, "client_address": None}
+        prev = audit.chained_row(prev, row)
+        rows.append(row)
+        checkpoint_if_due(row["seq"], prev)
     return rows, prev
 
 

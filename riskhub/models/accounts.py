@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from riskhub.crypto import CASE_CONTENT
 from riskhub.extensions import Base
@@ -96,8 +96,11 @@ class User(Base):
     name = Encrypted(CASE_CONTENT)
 
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
+    # Loaded when asked for: a page listing who wrote a note or owns an action needs no
+    # roles; the signed-in user's are loaded with the session (`accounts.load_session`) and
+    # lists that show or test roles load them with `WITH_ROLES`.
     role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.role"
+        cascade="all, delete-orphan", lazy="select", order_by="UserRole.role"
     )
 
     __mapper_args__ = {"version_id_col": version}
@@ -181,3 +184,6 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+WITH_ROLES = selectinload(User.role_rows)  # for queries whose users' roles are used

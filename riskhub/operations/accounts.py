@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -178,7 +179,11 @@ def _session_expired(row: UserSession, now: datetime) -> str | None:
 
 def load_session(token: str) -> User | None:
     """Return the session's user if the session is live; end it if it has timed out."""
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    # The session, its user, their agency and roles in one statement.
+    row = db.session.execute(
+        select(UserSession).where(UserSession.token_hash == _token_hash(token))
+        .options(joinedload(UserSession.user).joinedload(User.role_rows))
+    ).unique().scalar_one_or_none()
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()

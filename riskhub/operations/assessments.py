@@ -102,14 +102,18 @@ def assessments_of(case: Case) -> list[Assessment]:
     ))
 
 
-def assessments_of_cases(case_ids: list[Any]) -> dict[Any, list[Assessment]]:
-    """Every assessment of several cases in one query (the agenda), oldest first per case."""
-    found: dict[Any, list[Assessment]] = {case_id: [] for case_id in case_ids}
-    for assessment in db.session.scalars(
-        select(Assessment).where(Assessment.case_id.in_(case_ids))
-        .order_by(Assessment.assessed_on, Assessment.created_at)
-    ):
-        found[assessment.case_id].append(assessment)
+def latest_levels_of_cases(case_ids: list[Any]) -> dict[Any, dict[str, str]]:
+    """Each case's latest level from each side (as `latest_by_side` picks them), for several
+    cases in one query of the few columns needed: the agenda shows levels, not assessments."""
+    rows = db.session.execute(
+        select(Assessment.id, Assessment.case_id, Assessment.side, Assessment.level, Assessment.supersedes_id)
+        .where(Assessment.case_id.in_(case_ids)).order_by(Assessment.assessed_on, Assessment.created_at)
+    ).all()
+    replaced = {row.supersedes_id for row in rows if row.supersedes_id}  # corrections stay within a case
+    found: dict[Any, dict[str, str]] = {case_id: {} for case_id in case_ids}
+    for row in rows:
+        if row.id not in replaced:
+            found[row.case_id][row.side] = row.level
     return found
 
 

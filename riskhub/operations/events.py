@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -49,6 +50,7 @@ def survivor_side_receivers(case: Case, sender: User) -> set:
 
 def events_of(case: Case) -> list[ProgrammeEvent]:
     return list(db.session.scalars(select(ProgrammeEvent).where(ProgrammeEvent.case_id == case.id)
+                                   .options(selectinload(ProgrammeEvent.acknowledgements))  # not one query per event
                                    .order_by(ProgrammeEvent.occurred_on.desc(), ProgrammeEvent.recorded_at.desc())))
 
 

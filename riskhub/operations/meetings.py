@@ -233,11 +233,11 @@ def upcoming_meetings(agency_id: uuid.UUID | None = None, *, include_closed: boo
 def agenda_risk_levels(meeting: Meeting) -> dict[uuid.UUID, dict[str, str]]:
     """The latest risk level from each side for every case on the agenda, by agenda item id,
     read in one query (what the agenda page and the agenda mail show)."""
-    from riskhub.operations.assessments import assessments_of_cases, latest_by_side
+    from riskhub.operations.assessments import latest_levels_of_cases
 
-    items = [i for i in meeting.items if i.case is not None]
-    history = assessments_of_cases([i.case_id for i in items])
-    return {i.id: {side: a.level for side, a in latest_by_side(history[i.case_id]).items()} for i in items}
+    items = [i for i in meeting.items if i.case_id is not None]
+    levels = latest_levels_of_cases([i.case_id for i in items])
+    return {i.id: levels[i.case_id] for i in items}
 
 
 def invited_agencies(meeting: Meeting) -> list[Agency]:

@@ -115,9 +115,13 @@ def resolve_notice(notice: RiskNotice, *, informed: bool, reason: str, by: User)
                  object_id=notice.id, case_ref=notice.task.case.reference, purpose="informed" if informed else "not")
 
 
-def contact_in_place(case_id: uuid.UUID) -> bool | None:
-    """What the programme may know: whether partner contact is in place (None: no task yet)."""
-    tasks = list(db.session.scalars(select(PartnerContactTask).where(PartnerContactTask.case_id == case_id)))
+def tasks_of_case(case_id: uuid.UUID) -> list[PartnerContactTask]:
+    return list(db.session.scalars(select(PartnerContactTask).where(PartnerContactTask.case_id == case_id)))
+
+
+def contact_in_place(tasks: list[PartnerContactTask]) -> bool | None:
+    """What the programme may know of a case's tasks: whether partner contact is in place
+    (None: no task yet)."""
     if not tasks:
         return None
     return any(t.in_place for t in tasks)

@@ -122,6 +122,7 @@ def show(reference: str) -> str:
     latest = assessment_ops.latest_by_side(history)
     events = event_ops.events_of(case)
     referrals = referral_ops.referrals_of(case)
+    contact_tasks = contact_ops.tasks_of_case(case.id)
     invite = InviteAgencyForm()
     invite.agency.choices = [(str(a.id), a.name) for a in case_ops.agencies_to_invite(case)]
     return render_template(
@@ -136,8 +137,8 @@ def show(reference: str) -> str:
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
         actions=action_ops.actions_of_case(case.id), today=date.today(),
-        partner_contact=contact_ops.contact_in_place(case.id),
-        my_task=contact_ops.open_task(case.id, viewer.agency_id),
+        partner_contact=contact_ops.contact_in_place(contact_tasks),
+        my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
         invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),
         confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
         sharing=sharing_ops.records_of(case, sections),

@@ -50,7 +50,7 @@ class Case(Base):
         back_populates="case", cascade="all, delete-orphan", uselist=False
     )
     status_history: Mapped[list[CaseStatusChange]] = relationship(
-        cascade="all, delete-orphan", order_by="CaseStatusChange.at"
+        cascade="all, delete-orphan", order_by="CaseStatusChange.at", back_populates="case"
     )
     workers: Mapped[list[CaseWorker]] = relationship(cascade="all, delete-orphan")
 
@@ -185,6 +185,9 @@ class CaseStatusChange(Base):
     status: Mapped[CaseStatus] = mapped_column(enum_column(CaseStatus))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     by_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+    # Setting this on a new change queues it on the case's history without loading the history.
+    case: Mapped[Case] = relationship(back_populates="status_history")
 
 
 class WorkerSide(enum.StrEnum):

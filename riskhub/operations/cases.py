@@ -205,7 +205,8 @@ def change_status(case: Case, status: CaseStatus, *, by: User) -> None:
     if case.status == status:
         return
     case.status = status
-    case.status_history.append(CaseStatusChange(status=status, by_user_id=by.id))
+    # Not `case.status_history.append`: that would load the whole history to add one step.
+    db.session.add(CaseStatusChange(case=case, status=status, by_user_id=by.id))
     db.session.flush()
     audit.record("case.status", actor=audit.actor_for(by), object_type="case", object_id=case.id,
                  case_ref=case.reference, purpose=status.value)

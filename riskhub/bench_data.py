@@ -103,7 +103,8 @@ def make_meetings(world: World, timings: dict[str, float]) -> None:
             meeting = meetings.schedule_meetings(plan, chair=chair)[0]
             meeting.starts_at = meeting_time(world, number)  # history: it was (or will be) held then
             chosen = by_meeting.get(number, [])[:16]
-            repeats = [n for n in rng.sample(heard, min(len(heard), 24)) if n not in chosen]
+            # `heard` can hold a case twice (heard again long after); a meeting takes it once.
+            repeats = [n for n in dict.fromkeys(rng.sample(heard, min(len(heard), 24))) if n not in chosen]
             chosen += repeats[:16 - len(chosen)]
             for case_number in chosen:
                 case = db.session.get(Case, world.cases[case_number][0])

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from riskhub.extensions import db
+from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
 from riskhub.models.meetings import AgendaItem, Meeting, MinutesDistribution, SafetyAction
@@ -85,6 +86,28 @@ def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth
     assert "already on this agenda" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 4
+
+
+def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    assert "High / None" in client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    auth.logout()
+    auth.login("idva@example.org")
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == w["adult"]))
+        first = db.session.scalar(select(Assessment).where(Assessment.case_id == case.id))
+        first_id = first.id
+        case.created_at -= timedelta(days=7)  # opened last week, so the correction may be dated earlier
+        db.session.commit()
+    response = post_form(client, f"/cases/{w['adult']}/assessments/new/survivor?supersedes={first_id}",
+                         # dated earlier than the original, so only the correction link keeps it current
+                         {"assessed_on": (date.today() - timedelta(days=2)).isoformat(), **survivor_answers(3)})
+    assert response.status_code == 302
+    auth.logout()
+    auth.login("chair@example.org")
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    row = page[page.index(w["adult"]):]
+    assert row.index("Standard / None") < row.index("</tr>") and "High / None" not in page
 
 
 def test_no_case_content_before_confidentiality_then_run_the_meeting(app, client, auth, people, make):

@@ -86,6 +86,7 @@ def run(base: str, calls: list[Call], *, expected: int = 200, connections: int =
     """Run wrk against 127.0.0.1 only; return requests/s and latency percentiles."""
     if not base.startswith("http://127.0.0.1:"):
         raise ValueError("the benchmark only ever targets 127.0.0.1")
+    threads = min(threads, connections)  # wrk needs a connection per thread
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script(calls, expected, max(1, max_requests // threads)))
         path = Path(handle.name)

@@ -27,7 +27,7 @@ class Budget:
     signin_max_requests: int
 
 
-SIGNIN_ALONE = "sign-in, 1 client"
+SIGNIN_ALONE = "sign-in (1 client)"
 
 
 def load_average() -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from riskhub import audit, policy
 from riskhub.extensions import db
 from riskhub.mail import SEND_ERRORS, plain_message, smtp_session
-from riskhub.models.accounts import WITH_ROLES, Role, User
+from riskhub.models.accounts import Role, User, with_roles
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.meetings import ItemKind, Meeting
 from riskhub.operations import OperationError
@@ -31,7 +31,7 @@ def recipients(meeting: Meeting) -> list[User]:
     if not agency_ids:
         return []
     users = db.session.scalars(select(User).where(User.agency_id.in_(agency_ids), User.active.is_(True))
-                               .options(WITH_ROLES))
+                               .options(with_roles()))
     chosen = [u for u in users if u.email and (Role.PRACTITIONER in u.roles or Role.CHAIR in u.roles)]
     return sorted(chosen, key=lambda u: u.email or "")  # emails are stored encrypted: sorted here
 

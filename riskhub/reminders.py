@@ -11,7 +11,7 @@ from sqlalchemy import select
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.mail import plain_message, smtp_session
-from riskhub.models.accounts import WITH_ROLES, Role, User
+from riskhub.models.accounts import Role, User, with_roles
 from riskhub.models.meetings import SafetyAction
 from riskhub.operations.actions import OPEN_STATUSES
 
@@ -35,7 +35,7 @@ def digests(days: int, today: date | None = None) -> dict[str, list[SafetyAction
             if action.owner_agency_id not in by_agency:
                 by_agency[action.owner_agency_id] = [
                     u for u in db.session.scalars(select(User).where(User.agency_id == action.owner_agency_id)
-                                                  .options(WITH_ROLES))
+                                                  .options(with_roles()))
                     if u.is_active and Role.PRACTITIONER in u.roles]
             recipients = by_agency[action.owner_agency_id]
         for user in recipients:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from riskhub.crypto import CASE_CONTENT
 from riskhub.extensions import Base
@@ -98,7 +99,7 @@ class User(Base):
     agency: Mapped[Agency] = relationship(back_populates="users", lazy="joined")
     # Loaded when asked for: a page listing who wrote a note or owns an action needs no
     # roles; the signed-in user's are loaded with the session (`accounts.load_session`) and
-    # lists that show or test roles load them with `WITH_ROLES`.
+    # lists that show or test roles load them with `with_roles()`.
     role_rows: Mapped[list[UserRole]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="UserRole.role"
     )
@@ -186,4 +187,7 @@ class SignInThrottle(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-WITH_ROLES = selectinload(User.role_rows)  # for queries whose users' roles are used
+def with_roles() -> LoaderOption:
+    """Load option for queries whose users' roles are used. Made when asked for, not at import:
+    building it configures every mapper, which must wait until all model modules are imported."""
+    return selectinload(User.role_rows)

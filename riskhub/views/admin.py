@@ -13,7 +13,7 @@ from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.admin import AgencyForm, PasswordResetForm, RolesForm, UserForm
-from riskhub.models.accounts import WITH_ROLES, Agency, AgencyKind, Role, User
+from riskhub.models.accounts import Agency, AgencyKind, Role, User, with_roles
 from riskhub.operations import OperationError, accounts, attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -104,7 +104,7 @@ def edit_agency(agency_id: uuid.UUID) -> Page:
 
 @bp.route("/users")
 def users() -> str:
-    people = list(db.session.scalars(select(User).options(WITH_ROLES)))
+    people = list(db.session.scalars(select(User).options(with_roles())))
     people.sort(key=lambda u: ((u.agency.name or "").lower(), (u.name or "").lower()))
     return render_template("admin/users.html", users=people)
 

@@ -169,6 +169,7 @@ def test_programme_events_alert_the_survivor_side_only(app, client, auth, people
         event_id = db.session.scalars(select(ProgrammeEvent)).one().id
     post_form(client, f"/cases/{reference}/events/{event_id}/seen", {}, page=f"/cases/{reference}")
     assert "New from the programme" not in client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert f"{reference}</a>: Missed a session" not in client.get("/").get_data(as_text=True)
     # Survivor-side staff cannot record programme events: the flow is one way.
     denied = post_form(client, f"/cases/{reference}/events/new", {"kind": "attended", "occurred_on": TODAY},
                        page=f"/cases/{reference}")

@@ -73,12 +73,16 @@ def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
     agency = db.session.get(Agency, agency_id)
     if agency is None or agency.kind == AgencyKind.PERPETRATOR_PROGRAMME:
         return []
-    acknowledged = select(EventAcknowledgement.event_id).where(EventAcknowledgement.agency_id == agency_id)
+    # Looked up per event by the acknowledgement's primary key, not a list of every
+    # acknowledgement the agency ever made (which grows for as long as the service runs).
+    acknowledged = (select(EventAcknowledgement.event_id)
+                    .where(EventAcknowledgement.event_id == ProgrammeEvent.id,
+                           EventAcknowledgement.agency_id == agency_id).exists())
     rows = db.session.execute(
         select(Case.reference, ProgrammeEvent)
         .join(ProgrammeEvent, ProgrammeEvent.case_id == Case.id)
         .join(CaseAgency, CaseAgency.case_id == Case.id)
-        .where(CaseAgency.agency_id == agency_id, ProgrammeEvent.id.not_in(acknowledged))
+        .where(CaseAgency.agency_id == agency_id, ~acknowledged)
         .order_by(ProgrammeEvent.recorded_at.desc())
         .limit(50)
     )

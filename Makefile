@@ -35,7 +35,7 @@ test: install browser-deps
 
 lint: install
 	$(BIN)/ruff check riskhub tests bench
-	$(BIN)/mypy riskhub
+	$(BIN)/mypy riskhub bench
 
 bench: install
 	@scripts/ensure-wrk

@@ -10,18 +10,18 @@ hashes, plus a signed checkpoint every 1000, so the walk does exactly what it do
 from __future__ import annotations
 
 import base64
-import hashlib
+import io
 import sys
 import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
-from riskhub import create_app
-from riskhub.audit import canonical_values
+from riskhub import audit, create_app
 from riskhub.cli import migrate_database
 from riskhub.crypto import Keyring
 from riskhub.extensions import db
@@ -38,25 +38,25 @@ def fill(total: int, every: int = 1000, batch: int = 20_000) -> None:
     agencies = [uuid.uuid4() for _ in range(20)]
     start = utcnow() - timedelta(days=365)
     prev = GENESIS_HASH
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for seq in range(1, total + 1):
-        values = dict(seq=seq, at=start + timedelta(seconds=seq * 30), user_id=users[seq % 200],
-                      agency_id=agencies[seq % 20], roles="practitioner", action="case.view",
-                      object_type="case", object_id=str(uuid.UUID(int=seq % 5000)),
-                      case_ref=f"RH-2026-{seq % 5000:04d}", sections="assessments,people,summary",
-                      purpose=None, outcome="allowed", request_id=str(uuid.uuid4()), client_address="10.0.0.1")
-        digest = hashlib.sha256(prev + canonical_values(*values.values())).digest()
-        rows.append({**values, "prev_hash": prev, "entry_hash": digest})
-        prev = digest
+        row: dict[str, Any] = dict(
+            seq=seq, at=start + timedelta(seconds=seq * 30), user_id=users[seq % 200],
+            agency_id=agencies[seq % 20], roles="practitioner", action="case.view",
+            object_type="case", object_id=str(uuid.UUID(int=seq % 5000)),
+            case_ref=f"RH-2026-{seq % 5000:04d}", sections="assessments,people,summary",
+            purpose=None, outcome="allowed", request_id=str(uuid.uuid4()), client_address="10.0.0.1")
+        prev = audit.chained_row(prev, row)  # hashed exactly as riskhub.audit hashes an append
+        rows.append(row)
         if seq % every == 0:
             db.session.flush()
-            audit_checkpoints.sign_checkpoint(seq, digest, key)
+            audit_checkpoints.sign_checkpoint(seq, prev, key)
         if len(rows) == batch:
             db.session.execute(insert(AccessLogEntry), rows)
             rows = []
     if rows:
         db.session.execute(insert(AccessLogEntry), rows)
-    db.session.execute(AuditChainHead.__table__.update().values(seq=total, last_hash=prev))
+    db.session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(seq=total, last_hash=prev))
     db.session.commit()
 
 
@@ -101,6 +101,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     main()
 

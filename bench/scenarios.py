@@ -32,6 +32,15 @@ SIGNIN_ALONE = "sign-in (1 client)"
 SETTLE_SECONDS = 2
 
 
+def read_and_written(manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The manifest's cases split in two: those whose pages are measured, and (at most 50)
+    those the assessment POSTs write to. Kept apart so a reused instance's case pages stay as
+    generated however many runs it has seen."""
+    cases = manifest["cases"]
+    split = len(cases) - min(50, len(cases) // 2)
+    return cases[:split], cases[split:]
+
+
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -73,11 +82,7 @@ def measure(port: int, manifest: dict[str, Any], budget: Budget, only: set[str] 
     practitioner = _sessions(port, manifest["practitioner"], password)
     chair = _sessions(port, manifest["meeting"]["chair"], password)
     owner = _sessions(port, manifest["my_actions_user"], password)
-    # Assessment POSTs add to their cases' histories; the case page reads other cases, so a
-    # reused instance's case pages stay as generated however many runs it has seen.
-    cases = manifest["cases"]
-    split = len(cases) - min(50, len(cases) // 2)
-    written, references = cases[split:], cases[:split]
+    references, written = read_and_written(manifest)
     meeting = manifest["meeting"]
     plans: dict[str, tuple[list[Call], int, bool]] = {}
     # One person signing in while nobody else is: what a user waits for at argon2's cost, as

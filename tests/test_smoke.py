@@ -36,3 +36,18 @@ def test_perpetrator_facing_user_never_sees_contact_compartment(app, client, aut
 
         entry = db.session.query(AccessLogEntry).filter_by(action="case.view").one()
         assert "survivor_contact" not in entry.sections
+
+
+def test_a_model_module_imports_on_its_own_before_the_app() -> None:
+    """A script or test may import one model module before anything else: importing it must not
+    configure the mappers while other model modules are still missing."""
+    import subprocess
+    import sys
+
+    code = ("import riskhub.models.assessments, riskhub.models.meetings\n"
+            "from riskhub.models.accounts import with_roles\n"
+            "from riskhub import create_app\n"
+            "print('imported')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported"

@@ -269,3 +269,45 @@ def test_invited_agency_sees_agenda_but_others_do_not(app, client, auth, people,
     auth.logout()
     auth.login("housing@example.org")
     assert client.get(f"/meetings/{w['meeting']}").status_code == 403
+
+
+def test_action_lists_come_a_page_at_a_time_overdue_first(app, client, auth, people, make, monkeypatch):
+    """Owners with many open actions see how many there are and how many are overdue, then a page of them."""
+    from riskhub.models.accounts import User
+    from riskhub.operations import actions as action_ops
+
+    monkeypatch.setattr(action_ops, "ACTIONS_PER_PAGE", 2)
+    w = world(app, client, auth, people, make)
+    post_form(client, f"/meetings/{w['meeting']}/start", {}, page=f"/meetings/{w['meeting']}")
+    with app.app_context():
+        item = db.session.scalars(select(AgendaItem).where(AgendaItem.case.has(Case.reference == w["adult"]))).one()
+        chair = db.session.get(User, people["chair"])
+        for n in range(5):
+            action_ops.agree_action(item, action_ops.ActionPlan(
+                description=f"Paged action {n}", owner_agency_id=people["police_agency"],
+                owner_user_id=people["police"], deadline=SOON + timedelta(days=n)), by=chair)
+        db.session.commit()
+        last = db.session.scalars(select(SafetyAction).where(SafetyAction.deadline == SOON + timedelta(days=4))).one()
+        last.deadline = date.today() - timedelta(days=3)  # its deadline has passed since the meeting
+        db.session.commit()
+    auth.logout()
+    auth.login("police@example.org")
+
+    first = client.get("/actions/mine").get_data(as_text=True)
+    assert "5 open actions" in first and "1 overdue" in first and "Actions 1 to 2" in first
+    assert "Page 1 of 3" in first and 'href="/actions/mine?page=2"' in first and "Previous page" not in first
+    assert first.index("Paged action 4") < first.index("Paged action 0")  # overdue first
+    assert "Paged action 1" not in first
+    last_page = client.get("/actions/mine?page=3").get_data(as_text=True)
+    assert "Actions 5 to 5" in last_page and "Paged action 3" in last_page and "Paged action 0" not in last_page
+    assert "Next page" not in last_page
+    for odd in ("0", "-1", "abc", "99999999999999999999", "²"):
+        assert client.get(f"/actions/mine?page={odd}").status_code == 200
+    agency = client.get("/actions/agency?page=2").get_data(as_text=True)
+    assert "5 open actions" in agency and "Paged action 1" in agency and "Paged action 2" in agency
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "5 open" in dashboard and "1 overdue" in dashboard
+    with app.app_context():
+        listed = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "actions.list", AccessLogEntry.user_id == people["police"])).all()
+        assert listed and all(e.case_ref == w["adult"] and "actions" in e.sections for e in listed)

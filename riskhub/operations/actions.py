@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import lazyload
 
 from riskhub import audit
@@ -20,6 +20,8 @@ from riskhub.operations.meetings import ensure_open
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 # Lists never show the meeting, and eager-loading it brought its chair and every invite along.
 LIST_OPTIONS = (lazyload(SafetyAction.meeting),)
+# Open actions come a page at a time: a busy practitioner or agency can own hundreds.
+ACTIONS_PER_PAGE = 25
 
 
 @dataclass(frozen=True)
@@ -79,20 +81,46 @@ def update_action(action: SafetyAction, *, status: ActionStatus, note: str, reas
                  case_ref=action.case.reference, purpose=status.value)
 
 
-def actions_for_user(user: User) -> list[SafetyAction]:
-    """Open actions owned by this person, soonest deadline first."""
+@dataclass(frozen=True)
+class OpenCounts:
+    """How many open actions an owner has, and how many of them are past their deadline."""
+
+    open: int
+    overdue: int
+
+
+def _owned_by(user: User | None, agency: Agency | None) -> ColumnElement[bool]:
+    if user is not None:
+        return SafetyAction.owner_user_id == user.id
+    assert agency is not None, "an owner is needed"
+    return SafetyAction.owner_agency_id == agency.id
+
+
+def open_counts(*, today: date, user: User | None = None, agency: Agency | None = None) -> OpenCounts:
+    """Counted in SQL over the owner's open actions (the dashboard and each page's summary)."""
+    total, overdue = db.session.execute(
+        select(func.count(), func.count(case((SafetyAction.deadline < today, 1))))
+        .where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
+    ).one()
+    return OpenCounts(open=total, overdue=overdue)
+
+
+def _open_page(user: User | None, agency: Agency | None, page: int) -> list[SafetyAction]:
     return list(db.session.scalars(
-        select(SafetyAction).where(SafetyAction.owner_user_id == user.id, SafetyAction.status.in_(OPEN_STATUSES))
-        .order_by(SafetyAction.deadline).options(*LIST_OPTIONS)
+        select(SafetyAction).where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
+        .order_by(SafetyAction.deadline, SafetyAction.id).options(*LIST_OPTIONS)
+        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     ))
 
 
-def actions_for_agency(agency: Agency, *, include_closed: bool = False) -> list[SafetyAction]:
-    """The agency's actions, soonest deadline first."""
-    query = select(SafetyAction).where(SafetyAction.owner_agency_id == agency.id)
-    if not include_closed:
-        query = query.where(SafetyAction.status.in_(OPEN_STATUSES))
-    return list(db.session.scalars(query.order_by(SafetyAction.deadline).options(*LIST_OPTIONS)))
+def actions_for_user(user: User, page: int = 1) -> list[SafetyAction]:
+    """One page of the open actions this person owns, soonest deadline (so overdue) first."""
+    return _open_page(user, None, page)
+
+
+def actions_for_agency(agency: Agency, page: int = 1) -> list[SafetyAction]:
+    """One page of the agency's open actions, soonest deadline first."""
+    return _open_page(None, agency, page)
 
 
 def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:

@@ -41,6 +41,17 @@ def navigation() -> list[NavItem]:
     ]
 
 
+def requested_page(total: int, per_page: int) -> tuple[int, int]:
+    """The page `?page=` asks for, and how many pages there are.
+
+    Anything that is not a plain positive number shows the first page; past the end, the last.
+    """
+    pages = max(1, -(-total // per_page))
+    number = request.args.get("page", "1")
+    page = min(int(number), pages) if number.isdecimal() and int(number) > 0 else 1
+    return page, pages
+
+
 DO_NOT_DISCLOSE = (
     "Do not disclose to the person causing harm: nothing on this page may be shared with him "
     "or with anyone who might pass it on."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -16,6 +17,7 @@ from riskhub.forms.meetings import ActionUpdateForm
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
 from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as ops
+from riskhub.views import requested_page
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 
@@ -31,19 +33,26 @@ def _log_listing(actions: list[SafetyAction], action: str) -> None:
         audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=(policy.SECTION_ACTIONS,))
 
 
+def _open_actions(title: str, counts: ops.OpenCounts, fetch: Callable[[int], list[SafetyAction]]) -> str:
+    """A page of open actions, overdue first, with how many there are in all."""
+    page, pages = requested_page(counts.open, ops.ACTIONS_PER_PAGE)
+    actions = fetch(page)
+    _log_listing(actions, "actions.list")
+    return render_template("actions/list.html", actions=actions, title=title, today=date.today(), counts=counts,
+                           page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
+
+
 @bp.route("/mine")
 def mine() -> str:
-    actions = ops.actions_for_user(current_user)
-    _log_listing(actions, "actions.list")
-    return render_template("actions/list.html", actions=actions, title="My actions", today=date.today())
+    counts = ops.open_counts(today=date.today(), user=current_user)
+    return _open_actions("My actions", counts, lambda page: ops.actions_for_user(current_user, page))
 
 
 @bp.route("/agency")
 def agency() -> str:
-    actions = ops.actions_for_agency(current_user.agency)
-    _log_listing(actions, "actions.list")
-    return render_template("actions/list.html", actions=actions, title=f"Actions of {current_user.agency.name}",
-                           today=date.today())
+    counts = ops.open_counts(today=date.today(), agency=current_user.agency)
+    return _open_actions(f"Actions of {current_user.agency.name}", counts,
+                         lambda page: ops.actions_for_agency(current_user.agency, page))
 
 
 @bp.route("/not-done")
@@ -52,7 +61,7 @@ def not_done() -> str:
     access.require(policy.may_schedule_meetings, "actions.report.denied")
     actions = ops.not_done_by_agency()
     _log_listing(actions, "actions.report")
-    return render_template("actions/list.html", actions=actions, today=date.today(),
+    return render_template("actions/list.html", actions=actions, today=date.today(), counts=None, page=1, pages=1,
                            title="Actions not done because the agency did not act")
 
 

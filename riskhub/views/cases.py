@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -20,6 +20,7 @@ from riskhub.operations import events as event_ops
 from riskhub.operations import partner_contact as contact_ops
 from riskhub.operations import referrals as referral_ops
 from riskhub.operations import sharing as sharing_ops
+from riskhub.views import requested_page
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -42,9 +43,7 @@ def _case_workers_only() -> None:
 def index() -> str:
     """References and status of the cases the user's agency is involved in (no names), a page at a time."""
     total = access.case_count_for_viewer()
-    pages = max(1, -(-total // access.CASES_PER_PAGE))
-    number = request.args.get("page", "1")
-    page = min(int(number), pages) if number.isdecimal() and int(number) > 0 else 1
+    page, pages = requested_page(total, access.CASES_PER_PAGE)
     return render_template("cases/index.html", cases=access.cases_for_viewer(page), page=page, pages=pages,
                            total=total, per_page=access.CASES_PER_PAGE)
 

@@ -28,12 +28,12 @@ def dashboard() -> str:
     for reference in sorted({reference for reference, _ in alerts}):
         audit.record("case.alerts", actor=actor, object_type="case", case_ref=reference,
                      sections=(policy.SECTION_EVENTS,))
-    mine = action_ops.actions_for_user(current_user) if policy.may_work_cases(viewer) else []
     today = date.today()
+    mine = action_ops.open_counts(today=today, user=current_user) if policy.may_work_cases(viewer) else None
     return render_template(
         "main/dashboard.html",
         alerts=alerts,
-        my_actions=len(mine), my_overdue=sum(1 for a in mine if a.overdue(today)),
+        my_actions=mine.open if mine else 0, my_overdue=mine.overdue if mine else 0,
         protocols_due=partnership_ops.due_for_review(today)
         if policy.may_administer(viewer) or policy.may_schedule_meetings(viewer) else [],
         case_count=case_count_for_viewer(),

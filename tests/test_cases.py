@@ -177,6 +177,48 @@ def test_programme_events_alert_the_survivor_side_only(app, client, auth, people
     assert count(app, ProgrammeEvent) == 1
 
 
+
+def test_an_agency_joining_a_case_is_alerted_to_events_it_has_not_seen(app, client, auth, people, make):
+    """Open alerts follow each agency: one acknowledging does not hide them from an agency that joins later,
+    and the migration that introduced them rebuilds the same alerts from events and acknowledgements."""
+    from flask_migrate import downgrade, upgrade
+
+    from riskhub.models.events import EventAlert
+
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("programme@example.org")
+    post_form(client, f"/cases/{reference}/events/new",
+              {"kind": "disclosure", "occurred_on": TODAY, "note": "Disclosed a new threat"})
+    auth.logout()
+    auth.login("idva@example.org")
+    with app.app_context():
+        event_id = db.session.scalars(select(ProgrammeEvent)).one().id
+    post_form(client, f"/cases/{reference}/events/{event_id}/seen", {}, page=f"/cases/{reference}")
+    assert f"{reference}</a>: New disclosure" not in client.get("/").get_data(as_text=True)
+    joined = post_form(client, f"/cases/{reference}/agencies", {"agency": str(people["police_agency"])},
+                       page=f"/cases/{reference}")
+    assert joined.status_code == 302
+    auth.logout()
+    auth.login("police@example.org")
+    assert f"{reference}</a>: New disclosure" in client.get("/").get_data(as_text=True)
+    auth.logout()
+    auth.login("idva@example.org")
+    assert f"{reference}</a>: New disclosure" not in client.get("/").get_data(as_text=True)
+
+    with app.app_context():
+        def open_alerts() -> set[tuple[object, object]]:
+            return {(a.agency_id, a.event_id) for a in db.session.scalars(select(EventAlert))}
+
+        before = open_alerts()
+        assert before == {(people["police_agency"], event_id), (people["programme_agency"], event_id)}
+        directory = app.extensions["migrate"].directory
+        db.session.commit()
+        try:
+            downgrade(directory=directory, revision="49e1fa850688")
+        finally:
+            upgrade(directory=directory)
+        assert open_alerts() == before
+
 def test_referral_records_consent_and_detects_repeats(app, client, auth, people, make):
     first = make.case(people["idva"], survivor=("Ana", "Silva", date(1991, 3, 4)),
                       perpetrator=("Rui", "Costa", date(1989, 1, 2)))

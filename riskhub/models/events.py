@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, LargeBinary, Uuid
+from sqlalchemy import Date, DateTime, ForeignKey, Index, LargeBinary, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT
@@ -80,3 +80,22 @@ class EventAcknowledgement(Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EventAlert(Base):
+    """An event an agency involved in the case has not acknowledged yet: its open alert.
+
+    Written when the event is recorded (and when an agency joins a case that has events), and
+    removed when that agency acknowledges the event, so the dashboard reads the agency's open
+    alerts newest first from one index instead of checking every event on its cases.
+    """
+
+    __tablename__ = "event_alerts"
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("programme_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_event_alerts_agency_recorded", "agency_id", "recorded_at"),)

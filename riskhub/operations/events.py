@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, delete, insert, literal, select
 from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, User
 from riskhub.models.cases import Case, CaseAgency
-from riskhub.models.events import EventAcknowledgement, EventKind, ProgrammeEvent
+from riskhub.models.events import EventAcknowledgement, EventAlert, EventKind, ProgrammeEvent
 from riskhub.models.partnerships import FlowDirection
 from riskhub.operations import OperationError
 from riskhub.operations.partner_contact import after_programme_event
@@ -32,6 +32,8 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
     event.note = note.strip()
     db.session.add(event)
     db.session.flush()
+    db.session.add_all(EventAlert(agency_id=agency_id, event_id=event.id, recorded_at=event.recorded_at)
+                       for agency_id in case.agency_ids)
     audit.record("event.create", actor=audit.actor_for(by), object_type="programme_event",
                  object_id=event.id, case_ref=case.reference, purpose=event.kind.value)
     after_programme_event(event, case, by=by)
@@ -63,27 +65,42 @@ def acknowledge(event: ProgrammeEvent, *, by: User, case: Case) -> None:
     if acknowledged_by(event, by.agency_id):
         return
     event.acknowledgements.append(EventAcknowledgement(agency_id=by.agency_id, user_id=by.id))
+    db.session.execute(delete(EventAlert).where(EventAlert.agency_id == by.agency_id,
+                                                EventAlert.event_id == event.id))
     db.session.flush()
     audit.record("event.acknowledge", actor=audit.actor_for(by), object_type="programme_event",
                  object_id=event.id, case_ref=case.reference)
 
 
 def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
-    """(case reference, event) for events on the agency's cases that it has not acknowledged."""
+    """(case reference, event) for events on the agency's cases that it has not acknowledged.
+
+    Read newest first from the agency's open alerts, so the cost follows the 50 shown, not the
+    number of events on its cases; the involvement is checked again for each one.
+    """
     agency = db.session.get(Agency, agency_id)
     if agency is None or agency.kind == AgencyKind.PERPETRATOR_PROGRAMME:
         return []
-    # Looked up per event by the acknowledgement's primary key, not a list of every
-    # acknowledgement the agency ever made (which grows for as long as the service runs).
-    acknowledged = (select(EventAcknowledgement.event_id)
-                    .where(EventAcknowledgement.event_id == ProgrammeEvent.id,
-                           EventAcknowledgement.agency_id == agency_id).exists())
     rows = db.session.execute(
         select(Case.reference, ProgrammeEvent)
-        .join(ProgrammeEvent, ProgrammeEvent.case_id == Case.id)
-        .join(CaseAgency, CaseAgency.case_id == Case.id)
-        .where(CaseAgency.agency_id == agency_id, ~acknowledged)
-        .order_by(ProgrammeEvent.recorded_at.desc())
+        .select_from(EventAlert)
+        .join(ProgrammeEvent, ProgrammeEvent.id == EventAlert.event_id)
+        .join(Case, Case.id == ProgrammeEvent.case_id)
+        .join(CaseAgency, (CaseAgency.case_id == Case.id) & (CaseAgency.agency_id == EventAlert.agency_id))
+        .where(EventAlert.agency_id == agency_id)
+        .order_by(EventAlert.recorded_at.desc())
         .limit(50)
     )
     return [(reference, event) for reference, event in rows]
+
+
+def open_alerts_for_joining_agency(case: Case, agency_id: object) -> None:
+    """An agency newly involved in a case is alerted to the events on it it has not acknowledged."""
+    acknowledged = (select(EventAcknowledgement.event_id)
+                    .where(EventAcknowledgement.event_id == ProgrammeEvent.id,
+                           EventAcknowledgement.agency_id == agency_id).exists())
+    db.session.execute(insert(EventAlert).from_select(
+        ["agency_id", "event_id", "recorded_at"],
+        select(literal(agency_id, Uuid), ProgrammeEvent.id, ProgrammeEvent.recorded_at)
+        .where(ProgrammeEvent.case_id == case.id, ~acknowledged),
+    ))

@@ -1,10 +1,11 @@
 """Forms for agencies and users."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from riskhub.forms.fields import SelectField
 from riskhub.models.accounts import AGENCY_KIND_LABELS, Role
 
 ROLE_CHOICES = [

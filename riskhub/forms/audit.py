@@ -7,8 +7,10 @@ from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from riskhub.forms.fields import SelectField
 
 OUTCOMES = [("", "Any outcome"), ("allowed", "Allowed"), ("denied", "Denied")]
 REVIEW_OUTCOMES = [("justified", "Justified"), ("not_justified", "Not justified")]

@@ -12,11 +12,12 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from riskhub.forms.fields import SelectField
 
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,24}$")
 

@@ -8,7 +8,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
     TimeField,
@@ -17,6 +16,7 @@ from wtforms import (
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
 from riskhub.forms.admin import CheckboxesField
+from riskhub.forms.fields import SelectField
 
 REPEAT_CHOICES = [("none", "Does not repeat"), ("weekly", "Every week"), ("fortnightly", "Every two weeks"),
                   ("monthly", "Every month, same date")]

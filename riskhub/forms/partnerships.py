@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from riskhub.forms.admin import CheckboxesField
+from riskhub.forms.fields import SelectField
 from riskhub.models.partnerships import (
     CATEGORY_LABELS,
     LEGAL_BASES,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, TextAreaField
+from wtforms import DateField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from riskhub.forms.fields import SelectField
 from riskhub.models.partnerships import CATEGORY_LABELS
 from riskhub.models.sharing import CONSENT_LABELS, DECISION_LABELS
 

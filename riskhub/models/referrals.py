@@ -71,7 +71,8 @@ class Referral(Base):
 
     case = relationship("Case", lazy="joined")
     agency = relationship("Agency", lazy="joined")
-    repeat_of = relationship("Referral", remote_side=[id], lazy="joined")
+    # Pages only ask whether a referral repeats (repeat_of_id); the earlier one loads if asked for.
+    repeat_of = relationship("Referral", remote_side=[id])
 
     __table_args__ = (Index("ix_referrals_status_referred_at", "status", "referred_at"),)
 

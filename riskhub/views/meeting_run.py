@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload, load_only
 from werkzeug.wrappers import Response
 
 from riskhub import access, policy
@@ -57,10 +58,14 @@ def _action_form(item: AgendaItem) -> ActionForm:
     form = ActionForm()
     agencies = sorted((i.agency for i in item.case.involvements), key=lambda a: a.name) if item.case else []
     form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
-    people: list[User] = list(db.session.scalars(select(User).where(
-        User.agency_id.in_([a.id for a in agencies]), User.active.is_(True)))) if agencies else []
+    names = {a.id: a.name for a in agencies}
+    # Only what the choice shows: the person's name (decrypted) and their agency, already loaded.
+    people: list[User] = list(db.session.scalars(
+        select(User).where(User.agency_id.in_(names), User.active.is_(True))
+        .options(load_only(User.id, User.agency_id, User.name_enc), lazyload(User.agency))
+    )) if agencies else []
     form.owner_user.choices = [("", "No named person")] + sorted(
-        ((str(u.id), f"{u.name} ({u.agency.name})") for u in people), key=lambda c: c[1])
+        ((str(u.id), f"{u.name} ({names[u.agency_id]})") for u in people), key=lambda c: c[1])
     return form
 
 

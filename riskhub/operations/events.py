@@ -32,8 +32,10 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
     event.note = note.strip()
     db.session.add(event)
     db.session.flush()
-    db.session.add_all(EventAlert(agency_id=agency_id, event_id=event.id, recorded_at=event.recorded_at)
-                       for agency_id in case.agency_ids)
+    alerts = [{"agency_id": agency_id, "event_id": event.id, "recorded_at": event.recorded_at}
+              for agency_id in case.agency_ids]
+    if alerts:  # one statement and no ORM objects: bulk loads record thousands of events
+        db.session.execute(insert(EventAlert), alerts)
     audit.record("event.create", actor=audit.actor_for(by), object_type="programme_event",
                  object_id=event.id, case_ref=case.reference, purpose=event.kind.value)
     after_programme_event(event, case, by=by)

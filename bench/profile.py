@@ -1,6 +1,6 @@
 """Where a page's time goes: cProfile and a count of SQL statements, through the test client.
 
-    RISKHUB_INSTANCE_PATH=/tmp/some-bench-instance python -m bench.profile [--repeat 20]
+    RISKHUB_INSTANCE_PATH=/tmp/some-bench-instance python -m bench.profile [--repeat 60]
 
 Uses an instance made by `riskhub bench-data` (its manifest says whom to sign in as) and
 profiles the case page, the agenda and the chair's agenda view.
@@ -57,7 +57,8 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
         shapes[_shape(statement)] += 1
 
     event.listen(engine, "before_cursor_execute", count)
-    for path in paths[:3]:  # warm caches (templates, compiled SQL) before measuring
+    for n in range(10):  # warm caches (templates, compiled SQL, the database's pages) before measuring
+        path = paths[n % len(paths)]
         assert client.get(path).status_code == 200, path
     shapes.clear()
     profiler = cProfile.Profile()
@@ -89,7 +90,7 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
-    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=60)
     parser.add_argument("--full", action="store_true", help="print the whole cProfile listing")
     options = parser.parse_args()
     from riskhub import create_app

@@ -219,6 +219,34 @@ def test_an_agency_joining_a_case_is_alerted_to_events_it_has_not_seen(app, clie
             upgrade(directory=directory)
         assert open_alerts() == before
 
+
+def test_an_event_on_a_case_opened_in_the_same_transaction_still_alerts_agencies_joining_later(app, people):
+    """A case opened and given an event in one transaction: an agency involved afterwards is alerted,
+    while involving agencies in a new case without events writes no alerts at all."""
+    from riskhub.models.accounts import Agency, User
+    from riskhub.models.events import EventAlert, EventKind
+    from riskhub.operations import cases as case_ops
+    from riskhub.operations import events as event_ops
+
+    with app.app_context():
+        idva = db.session.get(User, people["idva"])
+        programme = db.session.get(User, people["programme"])
+        quiet = case_ops.create_case(creator=idva, survivor=case_ops.PersonDetails("Ann", "Quiet", None),
+                                     perpetrators=[case_ops.PersonDetails("Bob", "Quiet", None)],
+                                     contact=case_ops.ContactDetails())
+        case_ops.involve_agency(quiet, db.session.get(Agency, people["police_agency"]), by=idva)
+        case = case_ops.create_case(creator=idva, survivor=case_ops.PersonDetails("Ann", "Busy", None),
+                                    perpetrators=[case_ops.PersonDetails("Bob", "Busy", None)],
+                                    contact=case_ops.ContactDetails())
+        case_ops.involve_agency(case, db.session.get(Agency, people["programme_agency"]), by=idva)
+        event = event_ops.record_event(case, EventKind.MISSED, date.today(), "Missed the group", by=programme)
+        case_ops.involve_agency(case, db.session.get(Agency, people["police_agency"]), by=idva)
+        db.session.commit()
+        alerts = {(a.agency_id, a.event_id) for a in db.session.scalars(select(EventAlert))}
+        assert (people["police_agency"], event.id) in alerts
+        assert alerts == {(agency, event.id) for agency in
+                          (people["idva_agency"], people["programme_agency"], people["police_agency"])}
+
 def test_referral_records_consent_and_detects_repeats(app, client, auth, people, make):
     first = make.case(people["idva"], survivor=("Ana", "Silva", date(1991, 3, 4)),
                       perpetrator=("Rui", "Costa", date(1989, 1, 2)))

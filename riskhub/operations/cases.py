@@ -30,7 +30,7 @@ from riskhub.models.cases import (
     WorkerSide,
 )
 from riskhub.operations import ConflictError, OperationError
-from riskhub.operations.events import open_alerts_for_joining_agency
+from riskhub.operations.events import open_alerts_for_joining_agency, opened_without_events
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,7 @@ def create_case(
     case.involvements.append(CaseAgency(agency_id=creator.agency_id, added_by_id=creator.id))
     case.status_history.append(CaseStatusChange(status=CaseStatus.OPEN, by_user_id=creator.id))
     db.session.flush()
+    opened_without_events(case.id)
     audit.record("case.create", actor=audit.actor_for(creator), object_type="case",
                  object_id=case.id, case_ref=case.reference,
                  sections=("summary", "people", "survivor_contact"))

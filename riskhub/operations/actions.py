@@ -105,22 +105,14 @@ def open_counts(*, today: date, user: User | None = None, agency: Agency | None 
     return OpenCounts(open=total, overdue=overdue)
 
 
-def _open_page(user: User | None, agency: Agency | None, page: int) -> list[SafetyAction]:
+def open_actions(*, page: int, user: User | None = None, agency: Agency | None = None) -> list[SafetyAction]:
+    """One page of the owner's open actions (a person's or an agency's), soonest deadline, so
+    overdue, first."""
     return list(db.session.scalars(
         select(SafetyAction).where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
         .order_by(SafetyAction.deadline, SafetyAction.id).options(*LIST_OPTIONS)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     ))
-
-
-def actions_for_user(user: User, page: int = 1) -> list[SafetyAction]:
-    """One page of the open actions this person owns, soonest deadline (so overdue) first."""
-    return _open_page(user, None, page)
-
-
-def actions_for_agency(agency: Agency, page: int = 1) -> list[SafetyAction]:
-    """One page of the agency's open actions, soonest deadline first."""
-    return _open_page(None, agency, page)
 
 
 def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:

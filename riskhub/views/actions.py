@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -14,6 +13,7 @@ from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.meetings import ActionUpdateForm
+from riskhub.models.accounts import Agency, User
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
 from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as ops
@@ -33,26 +33,25 @@ def _log_listing(actions: list[SafetyAction], action: str) -> None:
         audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=(policy.SECTION_ACTIONS,))
 
 
-def _open_actions(title: str, counts: ops.OpenCounts, fetch: Callable[[int], list[SafetyAction]]) -> str:
-    """A page of open actions, overdue first, with how many there are in all."""
+def _open_actions(title: str, *, user: User | None = None, agency: Agency | None = None) -> str:
+    """A page of a person's or an agency's open actions, overdue first, with how many there are."""
+    today = date.today()
+    counts = ops.open_counts(today=today, user=user, agency=agency)
     page, pages = requested_page(counts.open, ops.ACTIONS_PER_PAGE)
-    actions = fetch(page)
+    actions = ops.open_actions(page=page, user=user, agency=agency)
     _log_listing(actions, "actions.list")
-    return render_template("actions/list.html", actions=actions, title=title, today=date.today(), counts=counts,
+    return render_template("actions/list.html", actions=actions, title=title, today=today, counts=counts,
                            page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
 
 
 @bp.route("/mine")
 def mine() -> str:
-    counts = ops.open_counts(today=date.today(), user=current_user)
-    return _open_actions("My actions", counts, lambda page: ops.actions_for_user(current_user, page))
+    return _open_actions("My actions", user=current_user)
 
 
 @bp.route("/agency")
 def agency() -> str:
-    counts = ops.open_counts(today=date.today(), agency=current_user.agency)
-    return _open_actions(f"Actions of {current_user.agency.name}", counts,
-                         lambda page: ops.actions_for_agency(current_user.agency, page))
+    return _open_actions(f"Actions of {current_user.agency.name}", agency=current_user.agency)
 
 
 @bp.route("/not-done")

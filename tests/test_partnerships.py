@@ -98,6 +98,28 @@ def test_events_flow_only_along_a_protocol_in_force(app, client, auth, people, m
     assert count(app, ProgrammeEvent) == 1
 
 
+def test_protocols_in_force_follow_a_new_version_within_the_same_transaction(app, people):
+    """The protocols in force are read once per transaction, but a version written in it counts at once."""
+    from riskhub.models.partnerships import Category, FlowDirection
+    from riskhub.operations import partnerships
+
+    with app.app_context():
+        old = db.session.get(Protocol, people["protocol"])
+        programme, idva = people["programme_agency"], people["idva_agency"]
+        risk, toward = Category.RISK_EVENTS, FlowDirection.TO_SURVIVOR_SIDE
+        assert partnerships.allowing_protocol(programme, [idva], risk, toward) == old
+        newer = partnerships.create_protocol(partnerships.ProtocolPlan(
+            title=old.title, party_agency_ids=old.party_agency_ids, effective_from=TODAY, review_on=old.review_on,
+            legal_basis="safeguarding", flows=frozenset({(f.category, f.direction) for f in old.flows
+                                                         if f.category != risk}),
+        ), by=None, supersedes=old)
+        assert [p.id for p in partnerships.protocols_in_force()] == [newer.id]
+        assert partnerships.allowing_protocol(programme, [idva], risk, toward) is None
+        db.session.rollback()  # the new version was never committed: the old one is in force again
+        assert [p.id for p in partnerships.protocols_in_force()] == [old.id]
+        assert partnerships.allowing_protocol(programme, [idva], risk, toward) == old
+
+
 def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_it_is_in_place(
         app, client, auth, people, make):
     reference = make.case(people["police"], involve=(people["programme_agency"],))

@@ -140,7 +140,7 @@ def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
         raise OperationError(f"{referral.case.reference} is already on another meeting's agenda", "referral")
     group = agenda_group_for(referral.case, meeting)
     item = AgendaItem(kind=ItemKind.CASE, agenda_group=group, position=len(meeting.items) + 1000,
-                      case_id=referral.case_id, referral_id=referral.id)
+                      case_id=referral.case_id, referral_id=referral.id, case=referral.case, referral=referral)
     meeting.items.append(item)
     referral.status = ReferralStatus.SCHEDULED
     _renumber(meeting)

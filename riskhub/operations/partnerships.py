@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy import select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -126,12 +128,35 @@ def create_protocol(plan: ProtocolPlan, *, by: User | None, supersedes: Protocol
     return protocol
 
 
+# The protocols in force, kept for the rest of the transaction (every programme event and
+# shared fact checks them, three queries each time): forgotten when a transaction or savepoint
+# ends and whenever a protocol, its parties or its flows are written.
+_IN_FORCE = "riskhub.protocols_in_force"
+_PROTOCOL_MODELS = (Protocol, ProtocolParty, ProtocolFlow)
+
+
+@sqlalchemy_events.listens_for(Session, "after_transaction_end")
+def _forget_in_force(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not the inner one each flush opens
+        session.info.pop(_IN_FORCE, None)
+
+
+@sqlalchemy_events.listens_for(Session, "before_flush")
+def _forget_in_force_on_change(session: Session, _context: object, _instances: object) -> None:
+    if _IN_FORCE in session.info and any(isinstance(o, _PROTOCOL_MODELS)
+                                         for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_IN_FORCE)
+
+
 def protocols_in_force(today: date | None = None) -> list[Protocol]:
     """Versions that have taken effect and that no newer version in effect has replaced."""
     today = today or date.today()
-    started = list(db.session.scalars(select(Protocol).where(Protocol.effective_from <= today)))
-    replaced = {p.supersedes_id for p in started if p.supersedes_id}
-    return [p for p in started if p.id not in replaced]
+    known = db.session.info.setdefault(_IN_FORCE, {})
+    if today not in known:
+        started = list(db.session.scalars(select(Protocol).where(Protocol.effective_from <= today)))
+        replaced = {p.supersedes_id for p in started if p.supersedes_id}
+        known[today] = [p for p in started if p.id not in replaced]
+    return list(known[today])
 
 
 def due_for_review(today: date | None = None) -> list[Protocol]:

@@ -297,6 +297,8 @@ def test_action_lists_come_a_page_at_a_time_overdue_first(app, client, auth, peo
     assert "5 open actions" in first and "1 overdue" in first and "Actions 1 to 2" in first
     assert "Page 1 of 3" in first and 'href="/actions/mine?page=2"' in first and "Previous page" not in first
     assert first.index("Paged action 4") < first.index("Paged action 0")  # overdue first
+    row = re.search(r"<tr>(?:(?!</tr>).)*Paged action 4(?:(?!</tr>).)*</tr>", first, re.S).group(0)
+    assert w["adult"] in row and "County Police, Police" in row and "Overdue" in row and ">open<" in row
     assert "Paged action 1" not in first
     last_page = client.get("/actions/mine?page=3").get_data(as_text=True)
     assert "Actions 5 to 5" in last_page and "Paged action 3" in last_page and "Paged action 0" not in last_page

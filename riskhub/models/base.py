@@ -98,6 +98,13 @@ class Encrypted:
         cache[self.name] = (blob, value)
         return value
 
+    def read(self, model: type, blob: bytes | None, row_id: Any) -> str | None:
+        """Decrypt a value selected as a plain column (lists that load no objects)."""
+        if blob is None:
+            return None
+        return field_cipher().decrypt(self.data_class, bytes(blob), table=model.__tablename__,  # type: ignore[attr-defined]
+                                      column=self.column, row_id=str(row_id))
+
     def __set__(self, obj: Any, value: str | None) -> None:
         if value is None or value == "":
             setattr(obj, self.column, None)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import lazyload
 
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
+from riskhub.models.cases import Case
 from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, NotDoneReason, SafetyAction
 from riskhub.operations import OperationError
 from riskhub.operations.cases import check_version
@@ -105,14 +107,57 @@ def open_counts(*, today: date, user: User | None = None, agency: Agency | None 
     return OpenCounts(open=total, overdue=overdue)
 
 
-def open_actions(*, page: int, user: User | None = None, agency: Agency | None = None) -> list[SafetyAction]:
+@dataclass(frozen=True)
+class ActionLine:
+    """One row of an action list: what the list shows, read without loading the action, its
+    case, agency and owner as objects (a page has 25 of them)."""
+
+    id: uuid.UUID
+    deadline: date
+    status: ActionStatus
+    not_done_reason: NotDoneReason | None
+    description: str
+    case_reference: str
+    owner_agency: str
+    owner_person: str | None
+
+    def overdue(self, today: date) -> bool:
+        return self.status in OPEN_STATUSES and self.deadline < today
+
+
+def _lines(query: Select[Any]) -> list[ActionLine]:
+    names: dict[uuid.UUID, str | None] = {}  # one owner's name decrypted once per list
+    lines = []
+    for row in db.session.execute(query):
+        if row.owner_user_id is not None and row.owner_user_id not in names:
+            names[row.owner_user_id] = User.name.read(User, row.name_enc, row.owner_user_id)
+        lines.append(ActionLine(
+            id=row.id, deadline=row.deadline, status=row.status, not_done_reason=row.not_done_reason,
+            description=SafetyAction.description.read(SafetyAction, row.description_enc, row.id) or "",
+            case_reference=row.reference, owner_agency=row.name,
+            owner_person=names.get(row.owner_user_id) if row.owner_user_id is not None else None,
+        ))
+    return lines
+
+
+def _line_query() -> Select[Any]:
+    columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
+                          SafetyAction.description_enc, SafetyAction.owner_user_id, Case.reference, Agency.name,
+                          User.name_enc]
+    return (select(*columns)
+            .join(Case, Case.id == SafetyAction.case_id)
+            .join(Agency, Agency.id == SafetyAction.owner_agency_id)
+            .outerjoin(User, User.id == SafetyAction.owner_user_id))
+
+
+def open_actions(*, page: int, user: User | None = None, agency: Agency | None = None) -> list[ActionLine]:
     """One page of the owner's open actions (a person's or an agency's), soonest deadline, so
     overdue, first."""
-    return list(db.session.scalars(
-        select(SafetyAction).where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
-        .order_by(SafetyAction.deadline, SafetyAction.id).options(*LIST_OPTIONS)
+    return _lines(
+        _line_query().where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
+        .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
-    ))
+    )
 
 
 def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:
@@ -129,13 +174,13 @@ def carried_forward(meeting: Meeting) -> list[SafetyAction]:
     ))
 
 
-def not_done_by_agency() -> list[SafetyAction]:
+def not_done_by_agency() -> list[ActionLine]:
     """Actions not done because the agency did not act: for escalation to the steering group."""
-    return list(db.session.scalars(
-        select(SafetyAction).where(SafetyAction.status == ActionStatus.NOT_DONE,
-                                   SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT)
-        .order_by(SafetyAction.deadline)
-    ))
+    return _lines(
+        _line_query().where(SafetyAction.status == ActionStatus.NOT_DONE,
+                            SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT)
+        .order_by(SafetyAction.deadline, SafetyAction.id)
+    )
 
 
 def actions_of_meeting(meeting_id: uuid.UUID) -> list[SafetyAction]:

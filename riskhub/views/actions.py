@@ -27,9 +27,9 @@ def _case_workers_only() -> None:
     access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "actions.denied")
 
 
-def _log_listing(actions: list[SafetyAction], action: str) -> None:
+def _log_listing(actions: list[ops.ActionLine], action: str) -> None:
     actor = audit.actor_for(current_user)
-    for reference in sorted({a.case.reference for a in actions}):
+    for reference in sorted({a.case_reference for a in actions}):
         audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=(policy.SECTION_ACTIONS,))
 
 

@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
-from sqlalchemy.orm import lazyload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -20,8 +19,6 @@ from riskhub.operations.cases import check_version
 from riskhub.operations.meetings import ensure_open
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
-# Lists never show the meeting, and eager-loading it brought its chair and every invite along.
-LIST_OPTIONS = (lazyload(SafetyAction.meeting),)
 # Open actions come a page at a time: a busy practitioner or agency can own hundreds.
 ACTIONS_PER_PAGE = 25
 
@@ -118,11 +115,16 @@ class ActionLine:
     not_done_reason: NotDoneReason | None
     description: str
     case_reference: str
+    owner_agency_id: uuid.UUID
     owner_agency: str
     owner_person: str | None
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
     def overdue(self, today: date) -> bool:
-        return self.status in OPEN_STATUSES and self.deadline < today
+        return self.is_open and self.deadline < today
 
 
 def _lines(query: Select[Any]) -> list[ActionLine]:
@@ -134,7 +136,7 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
         lines.append(ActionLine(
             id=row.id, deadline=row.deadline, status=row.status, not_done_reason=row.not_done_reason,
             description=SafetyAction.description.read(SafetyAction, row.description_enc, row.id) or "",
-            case_reference=row.reference, owner_agency=row.name,
+            case_reference=row.reference, owner_agency_id=row.owner_agency_id, owner_agency=row.name,
             owner_person=names.get(row.owner_user_id) if row.owner_user_id is not None else None,
         ))
     return lines
@@ -142,7 +144,8 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
 
 def _line_query() -> Select[Any]:
     columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
-                          SafetyAction.description_enc, SafetyAction.owner_user_id, Case.reference, Agency.name,
+                          SafetyAction.description_enc, SafetyAction.owner_agency_id, SafetyAction.owner_user_id,
+                          Case.reference, Agency.name,
                           User.name_enc]
     return (select(*columns)
             .join(Case, Case.id == SafetyAction.case_id)
@@ -160,9 +163,9 @@ def open_actions(*, page: int, user: User | None = None, agency: Agency | None =
     )
 
 
-def actions_of_case(case_id: uuid.UUID) -> list[SafetyAction]:
-    return list(db.session.scalars(select(SafetyAction).where(SafetyAction.case_id == case_id)
-                                   .order_by(SafetyAction.deadline).options(*LIST_OPTIONS)))
+def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
+    return _lines(_line_query().where(SafetyAction.case_id == case_id)
+                  .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
 def carried_forward(meeting: Meeting) -> list[SafetyAction]:

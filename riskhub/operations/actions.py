@@ -145,8 +145,7 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
 def _line_query() -> Select[Any]:
     columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
                           SafetyAction.description_enc, SafetyAction.owner_agency_id, SafetyAction.owner_user_id,
-                          Case.reference, Agency.name,
-                          User.name_enc]
+                          Case.reference, Agency.name, User.name_enc]
     return (select(*columns)
             .join(Case, Case.id == SafetyAction.case_id)
             .join(Agency, Agency.id == SafetyAction.owner_agency_id)

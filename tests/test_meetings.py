@@ -263,7 +263,10 @@ def test_invited_agency_sees_agenda_but_others_do_not(app, client, auth, people,
     w = world(app, client, auth, people, make)
     auth.logout()
     auth.login("programme@example.org")
-    assert client.get(f"/meetings/{w['meeting']}").status_code == 200
+    agenda = client.get(f"/meetings/{w['meeting']}")
+    assert agenda.status_code == 200
+    invited = re.search(r"<dt>Agencies invited</dt><dd>([^<]*)</dd>", agenda.get_data(as_text=True)).group(1)
+    assert invited == "Change Programme, County Police, Riverside IDVA"
     other = make.agency("Housing Trust", "housing")
     make.user("housing@example.org", other)
     auth.logout()

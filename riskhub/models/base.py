@@ -76,13 +76,15 @@ class Encrypted:
         self.data_class = data_class
         self.name = ""
         self.column = column or ""
+        self.table = ""
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
         self.column = self.column or f"{name}_enc"
+        self.table = owner.__dict__["__tablename__"]
 
-    def _place(self, obj: Any) -> dict[str, str]:
-        return {"table": obj.__tablename__, "column": self.column, "row_id": str(obj.id)}
+    def _place(self, row_id: Any) -> dict[str, str]:
+        return {"table": self.table, "column": self.column, "row_id": str(row_id)}
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -94,22 +96,19 @@ class Encrypted:
         cached = cache.get(self.name)
         if cached is not None and cached[0] == blob:
             return cached[1]
-        value = field_cipher().decrypt(self.data_class, bytes(blob), **self._place(obj))
+        value = field_cipher().decrypt(self.data_class, bytes(blob), **self._place(obj.id))
         cache[self.name] = (blob, value)
         return value
 
-    def read(self, model: type, blob: bytes | None, row_id: Any) -> str | None:
+    def read(self, blob: bytes | None, row_id: Any) -> str | None:
         """Decrypt a value selected as a plain column (lists that load no objects)."""
-        if blob is None:
-            return None
-        return field_cipher().decrypt(self.data_class, bytes(blob), table=model.__tablename__,  # type: ignore[attr-defined]
-                                      column=self.column, row_id=str(row_id))
+        return None if blob is None else field_cipher().decrypt(self.data_class, bytes(blob), **self._place(row_id))
 
     def __set__(self, obj: Any, value: str | None) -> None:
         if value is None or value == "":
             setattr(obj, self.column, None)
             return
-        blob = field_cipher().encrypt(self.data_class, value, **self._place(obj))
+        blob = field_cipher().encrypt(self.data_class, value, **self._place(obj.id))
         setattr(obj, self.column, blob)
         obj.__dict__.setdefault("_riskhub_plain", {})[self.name] = (blob, value)
 

@@ -1,7 +1,14 @@
 """What riskhub does. Views and the CLI both call these; they flush, the caller commits once."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+T = TypeVar("T")
+_PER_TRANSACTION: set[str] = set()
 
 
 class OperationError(Exception):
@@ -45,3 +52,28 @@ def attempt() -> Iterator[None]:
                              case_ref=fact["case_ref"], sections=fact["sections"].split(",") if fact["sections"]
                              else (), purpose=fact["purpose"], at=fact["at"])
         raise
+
+
+def per_transaction(key: str, make: Callable[[], T]) -> T:
+    """A value kept in the session for the current transaction (what an operation learnt that
+    later ones in it may reuse): forgotten when the transaction or a savepoint ends, so nothing
+    outlives a commit or survives the rollback of what it describes."""
+    from riskhub.extensions import db
+
+    _PER_TRANSACTION.add(key)
+    info = db.session.info
+    if key not in info:
+        info[key] = make()
+    value: T = info[key]
+    return value
+
+
+def forget_for_transaction(session: Session, key: str) -> None:
+    session.info.pop(key, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_per_transaction(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None or transaction.nested:  # not the inner one each flush opens
+        for key in _PER_TRANSACTION:
+            session.info.pop(key, None)

@@ -132,10 +132,10 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
     lines = []
     for row in db.session.execute(query):
         if row.owner_user_id is not None and row.owner_user_id not in names:
-            names[row.owner_user_id] = User.name.read(User, row.name_enc, row.owner_user_id)
+            names[row.owner_user_id] = User.name.read(row.name_enc, row.owner_user_id)
         lines.append(ActionLine(
             id=row.id, deadline=row.deadline, status=row.status, not_done_reason=row.not_done_reason,
-            description=SafetyAction.description.read(SafetyAction, row.description_enc, row.id) or "",
+            description=SafetyAction.description.read(row.description_enc, row.id) or "",
             case_reference=row.reference, owner_agency_id=row.owner_agency_id, owner_agency=row.name,
             owner_person=names.get(row.owner_user_id) if row.owner_user_id is not None else None,
         ))

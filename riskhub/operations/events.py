@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import Uuid, delete, insert, literal, select
-from sqlalchemy import event as sqlalchemy_events
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -15,7 +13,7 @@ from riskhub.models.accounts import Agency, AgencyKind, User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.events import EventAcknowledgement, EventAlert, EventKind, ProgrammeEvent
 from riskhub.models.partnerships import FlowDirection
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, per_transaction
 from riskhub.operations.partner_contact import after_programme_event
 from riskhub.operations.partnerships import EVENT_CATEGORY, partnerships_of, require_flow
 
@@ -25,14 +23,12 @@ from riskhub.operations.partnerships import EVENT_CATEGORY, partnerships_of, req
 _OPENED_WITHOUT_EVENTS = "riskhub.cases_opened_without_events"
 
 
+def _opened_without_events() -> set[object]:
+    return per_transaction(_OPENED_WITHOUT_EVENTS, set)
+
+
 def opened_without_events(case_id: object) -> None:
-    db.session.info.setdefault(_OPENED_WITHOUT_EVENTS, set()).add(case_id)
-
-
-@sqlalchemy_events.listens_for(Session, "after_transaction_end")
-def _forget_opened_cases(session: Session, transaction: Any) -> None:
-    if transaction.parent is None:  # the outermost transaction ended: its new cases are no longer new
-        session.info.pop(_OPENED_WITHOUT_EVENTS, None)
+    _opened_without_events().add(case_id)
 
 
 def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, by: User) -> ProgrammeEvent:
@@ -49,7 +45,7 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
     event.note = note.strip()
     db.session.add(event)
     db.session.flush()
-    db.session.info.get(_OPENED_WITHOUT_EVENTS, set()).discard(case.id)
+    _opened_without_events().discard(case.id)
     alerts = [{"agency_id": agency_id, "event_id": event.id, "recorded_at": event.recorded_at}
               for agency_id in case.agency_ids]
     if alerts:  # one statement and no ORM objects: bulk loads record thousands of events
@@ -116,7 +112,7 @@ def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
 
 def open_alerts_for_joining_agency(case: Case, agency_id: object) -> None:
     """An agency newly involved in a case is alerted to the events on it it has not acknowledged."""
-    if case.id in db.session.info.get(_OPENED_WITHOUT_EVENTS, ()):
+    if case.id in _opened_without_events():
         return
     acknowledged = (select(EventAcknowledgement.event_id)
                     .where(EventAcknowledgement.event_id == ProgrammeEvent.id,

@@ -9,7 +9,7 @@ from datetime import date
 
 from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy import select
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -28,7 +28,7 @@ from riskhub.models.partnerships import (
     ProtocolFlow,
     ProtocolParty,
 )
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, forget_for_transaction, per_transaction
 
 EVENT_CATEGORY = {
     EventKind.REFERRED: Category.ATTENDANCE,
@@ -129,29 +129,23 @@ def create_protocol(plan: ProtocolPlan, *, by: User | None, supersedes: Protocol
 
 
 # The protocols in force, kept for the rest of the transaction (every programme event and
-# shared fact checks them, three queries each time): forgotten when a transaction or savepoint
-# ends and whenever a protocol, its parties or its flows are written.
+# shared fact checks them, three queries each time), and forgotten as soon as a protocol, its
+# parties or its flows are about to be written.
 _IN_FORCE = "riskhub.protocols_in_force"
 _PROTOCOL_MODELS = (Protocol, ProtocolParty, ProtocolFlow)
-
-
-@sqlalchemy_events.listens_for(Session, "after_transaction_end")
-def _forget_in_force(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None or transaction.nested:  # not the inner one each flush opens
-        session.info.pop(_IN_FORCE, None)
 
 
 @sqlalchemy_events.listens_for(Session, "before_flush")
 def _forget_in_force_on_change(session: Session, _context: object, _instances: object) -> None:
     if _IN_FORCE in session.info and any(isinstance(o, _PROTOCOL_MODELS)
                                          for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info.pop(_IN_FORCE)
+        forget_for_transaction(session, _IN_FORCE)
 
 
 def protocols_in_force(today: date | None = None) -> list[Protocol]:
     """Versions that have taken effect and that no newer version in effect has replaced."""
     today = today or date.today()
-    known = db.session.info.setdefault(_IN_FORCE, {})
+    known: dict[date, list[Protocol]] = per_transaction(_IN_FORCE, dict)
     if today not in known:
         started = list(db.session.scalars(select(Protocol).where(Protocol.effective_from <= today)))
         replaced = {p.supersedes_id for p in started if p.supersedes_id}

@@ -56,6 +56,18 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         shapes[_shape(statement)] += 1
 
+    # How long each request keeps a transaction open: on SQLite that is the single writer's
+    # turn, which every other request waits for.
+    opened: list[float] = []
+    held = [0.0]
+
+    def begin(_conn: Any) -> None:
+        opened.append(time.perf_counter())
+
+    def end(_conn: Any) -> None:
+        if opened:
+            held[0] += time.perf_counter() - opened.pop()
+
     event.listen(engine, "before_cursor_execute", count)
     for n in range(10):  # warm caches (templates, compiled SQL, the database's pages) before measuring
         path = paths[n % len(paths)]
@@ -64,11 +76,18 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
     profiler = cProfile.Profile()
     timings, cpu = [], []
     requests = [paths[i % len(paths)] for i in range(repeat)]
+    turns = []
     for path in requests:  # timed without the profiler, then profiled
         started, started_cpu = time.perf_counter(), time.process_time()
+        held[0] = 0.0
+        for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+            event.listen(engine, name, listener)
         response = client.get(path)
+        for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+            event.remove(engine, name, listener)
         timings.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
+        turns.append(held[0] * 1000)
         assert response.status_code == 200, (path, response.status_code)
         profiler.enable()
         client.get(path)
@@ -79,9 +98,10 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
     stats.sort_stats("cumulative").print_stats(r"riskhub|jinja2|sqlalchemy/orm/(session|loading)|crypto", 28)
     timings.sort()
     cpu.sort()
+    turns.sort()
     return {
         "requests": len(requests), "median_ms": round(timings[len(timings) // 2], 1),
-        "median_cpu_ms": round(cpu[len(cpu) // 2], 1),
+        "median_cpu_ms": round(cpu[len(cpu) // 2], 1), "median_transaction_ms": round(turns[len(turns) // 2], 1),
         "statements_per_request": round(sum(shapes.values()) / len(requests) / 2, 1),
         "top_statements": [(n / len(requests) / 2, s) for s, n in shapes.most_common(8)],
         "profile": text.getvalue(),
@@ -109,7 +129,8 @@ def main() -> None:
     for label, (email, paths) in pages.items():
         client = signed_in(app, email, manifest["password"])
         found = profile(app, client, paths, options.repeat)
-        print(f"\n=== {label}: median {found['median_ms']} ms in-process ({found['median_cpu_ms']} ms CPU), "
+        print(f"\n=== {label}: median {found['median_ms']} ms in-process ({found['median_cpu_ms']} ms CPU, "
+              f"{found['median_transaction_ms']} ms in a transaction), "
               f"{found['statements_per_request']} SQL statements per request")
         for per_request, shape in found["top_statements"]:
             print(f"  {per_request:6.1f} x  {shape}")

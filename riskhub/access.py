@@ -11,6 +11,7 @@ from flask import abort, session
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.exceptions import Forbidden
 
 from riskhub import audit, policy
@@ -60,15 +61,17 @@ def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Vie
     return viewer
 
 
-def load_case(reference: str, sections: Iterable[str], action: str = "case.view") -> tuple[Case, frozenset[str]]:
+def load_case(reference: str, sections: Iterable[str], action: str = "case.view",
+              also: Iterable[ORMOption] = ()) -> tuple[Case, frozenset[str]]:
     """Load a case for the current user, or abort 404/403; log which sections are shown.
 
-    Returns the case and the sections this user may see; templates show only those.
+    Returns the case and the sections this user may see; templates show only those. `also`
+    loads more of the case in the same round (the case page's workers and status history).
     """
     case = db.session.scalar(
         select(Case)
         .where(Case.reference == reference)
-        .options(selectinload(Case.people), selectinload(Case.involvements))
+        .options(selectinload(Case.people), selectinload(Case.involvements), *also)
     )
     if case is None:
         abort(404)

@@ -158,7 +158,7 @@ def commit_pending() -> None:
     """For bulk jobs that defer: append what is noted, commit, and forget it."""
     write_pending()
     db.session.commit()
-    g.audit_facts, g.audit_written = [], 0
+    forget_pending()
 
 
 def record_now(action: str, *, actor: Actor, object_type: str | None = None) -> Appended:
@@ -181,6 +181,12 @@ def write_pending() -> list[Appended]:
     entries = _append_many(facts_list[written:], request_id, client_address)
     g.audit_written = len(facts_list)
     return entries
+
+
+def forget_pending() -> None:
+    """The entries noted so far were committed (or the request's work was abandoned): a replay
+    after a later error appends only what is noted from now on."""
+    g.audit_facts, g.audit_written = [], 0
 
 
 def forget_written_after(marker: int) -> None:

@@ -12,7 +12,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request
+from flask import Flask, Response, abort, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event
@@ -122,6 +122,32 @@ def _finish_request(response: Response) -> Response:
         failed = Response(render_template("errors/unrecorded.html"), status=503)
         return _secure_headers(failed)
     return _secure_headers(response)
+
+
+def commit_then_render(template: str, **context: Any) -> str:
+    """Commit the request's work and its access-log entries, then render the page from what was read.
+
+    For pages that read case content: the entries are committed before any of it is rendered,
+    so a page is only ever built from a recorded view, and if the commit fails nothing is
+    rendered at all (503, as at the end of any request). The objects the view loaded keep their
+    values through the commit, so rendering reads no rows again; on SQLite this takes the
+    template's work out of the single writer's turn. Anything the template records after this
+    is appended by the request's own end, as for any request.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        audit.write_pending()
+        session.commit()
+    except Exception:
+        session.rollback()
+        audit.forget_pending()  # nothing was shown, so no view is replayed onto an error page
+        log.exception("request could not be committed; page not rendered")
+        abort(Response(render_template("errors/unrecorded.html"), status=503))
+    finally:
+        session.expire_on_commit = True
+    audit.forget_pending()
+    return render_template(template, **context)
 
 
 def _secure_headers(response: Response) -> Response:

@@ -31,10 +31,11 @@ def schedule(client: Any, agency_ids: list[Any], **overrides: str) -> Any:
     return post_form(client, "/meetings/new", {**data, **overrides})
 
 
-def world(app: Any, client: Any, auth: Any, people: dict[str, Any], make: Any) -> dict[str, Any]:
+def world(app: Any, client: Any, auth: Any, people: dict[str, Any], make: Any,
+          contact: dict[str, str] | None = None) -> dict[str, Any]:
     """Two referred cases (one with a child) and a scheduled meeting with its agenda proposed."""
     agencies = (people["programme_agency"], people["police_agency"])
-    adult = make.case(people["idva"], survivor=("Ada", "Adult", None), involve=agencies)
+    adult = make.case(people["idva"], survivor=("Ada", "Adult", None), involve=agencies, contact=contact)
     family = make.case(people["idva"], survivor=("Fay", "Family", None), involve=agencies)
     auth.login("idva@example.org")
     post_form(client, f"/cases/{family}/children/new", {"given_name": "Kit", "age": "6", "in_household": "y"})

@@ -13,6 +13,7 @@ from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.meetings import ActionUpdateForm
+from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency, User
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
 from riskhub.operations import ConflictError, OperationError, attempt
@@ -40,7 +41,7 @@ def _open_actions(title: str, *, user: User | None = None, agency: Agency | None
     page, pages = requested_page(counts.open, ops.ACTIONS_PER_PAGE)
     actions = ops.open_actions(page=page, user=user, agency=agency)
     _log_listing(actions, "actions.list")
-    return render_template("actions/list.html", actions=actions, title=title, today=today, counts=counts,
+    return commit_then_render("actions/list.html", actions=actions, title=title, today=today, counts=counts,
                            page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
 
 

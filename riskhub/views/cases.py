@@ -6,12 +6,15 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from riskhub import access, audit, charts, policy
 from riskhub.assessments import LEVEL_LABELS
 from riskhub.forms import ConfirmForm
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
+from riskhub.lifecycle import commit_then_render
+from riskhub.models.cases import Case
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import attempt
@@ -115,7 +118,10 @@ def new() -> Page:
 @bp.route("/<reference>")
 def show(reference: str) -> str:
     """The case page; what it shows is decided by the gate and logged before rendering."""
-    case, sections = access.load_case(reference, CASE_PAGE_SECTIONS)
+    case, sections = access.load_case(
+        reference, CASE_PAGE_SECTIONS, also=(selectinload(Case.workers), selectinload(Case.status_history)))
+    # Read in the recorded transaction, and only when the gate shows it: the page renders after the commit.
+    contact = case.survivor_contact if policy.SECTION_SURVIVOR_CONTACT in sections else None
     viewer = access.current_viewer()
     history = assessment_ops.assessments_of(case)
     latest = assessment_ops.latest_by_side(history)
@@ -124,8 +130,8 @@ def show(reference: str) -> str:
     contact_tasks = contact_ops.tasks_of_case(case.id)
     invite = InviteAgencyForm()
     invite.agency.choices = [(str(a.id), a.name) for a in case_ops.agencies_to_invite(case)]
-    return render_template(
-        "cases/show.html", case=case, sections=sections, viewer=viewer, policy=policy,
+    return commit_then_render(
+        "cases/show.html", case=case, sections=sections, contact=contact, viewer=viewer, policy=policy,
         history=history, latest=latest, superseded=assessment_ops.superseded_ids(history),
         disagree=assessment_ops.sides_disagree(latest),
         escalation=assessment_ops.escalation(latest.get("survivor")),

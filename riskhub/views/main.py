@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, jsonify
 from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.wrappers import Response
@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from riskhub import audit, policy
 from riskhub.access import case_count_for_viewer, current_viewer
 from riskhub.extensions import db
+from riskhub.lifecycle import commit_then_render
 from riskhub.operations import actions as action_ops
 from riskhub.operations import events as event_ops
 from riskhub.operations import partnerships as partnership_ops
@@ -30,7 +31,7 @@ def dashboard() -> str:
                      sections=(policy.SECTION_EVENTS,))
     today = date.today()
     mine = action_ops.open_counts(today=today, user=current_user) if policy.may_work_cases(viewer) else None
-    return render_template(
+    return commit_then_render(
         "main/dashboard.html",
         alerts=alerts,
         my_actions=mine.open if mine else 0, my_overdue=mine.overdue if mine else 0,

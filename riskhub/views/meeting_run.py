@@ -16,7 +16,9 @@ from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import ActionForm, MinutesForm
+from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import User
+from riskhub.models.cases import PersonRole
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
 from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as action_ops
@@ -90,10 +92,11 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                        if policy.SECTION_SURVIVOR_MINUTES in sections else None)
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
+            children=item.case.people_in_role(PersonRole.CHILD),
             events=event_ops.events_of(item.case)[:10], case_actions=action_ops.actions_of_case(item.case.id),
             minutes_form=minutes_form, action_form=action_form or _action_form(item),
         )
-    return render_template("meetings/run.html", **context), status
+    return commit_then_render("meetings/run.html", **context), status
 
 
 def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:

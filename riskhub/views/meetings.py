@@ -14,6 +14,7 @@ from riskhub import access, audit, circulation, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
+from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
 from riskhub.models.referrals import Referral, ReferralStatus
@@ -105,7 +106,7 @@ def show(reference: str) -> str:
     waiting = db.session.scalars(select(Referral).where(Referral.status == ReferralStatus.WAITING)
                                  .order_by(Referral.referred_at))
     add_form.referral.choices = [(str(r.id), r.case.reference) for r in waiting]
-    return render_template(
+    return commit_then_render(
         "meetings/show.html", meeting=meeting, slots=slots, levels=levels,
         overrun=ops.overrun_minutes(meeting, slots), may_chair=policy.may_schedule_meetings(viewer),
         add_form=add_form, confirm_form=ConfirmForm(), agencies=ops.invited_agencies(meeting),

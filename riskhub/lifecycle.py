@@ -2,7 +2,8 @@
 
 The request's work and its access-log entries are committed together after the view has
 rendered; if that commit fails, the rendered page is thrown away and an error is shown
-instead, so nothing is ever shown unlogged.
+instead, so nothing is ever shown unlogged. The busiest pages commit first and render after
+(`commit_then_render`), from what the committed transaction read.
 """
 
 from __future__ import annotations

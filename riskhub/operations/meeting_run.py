@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import exists, select
+
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
@@ -47,8 +49,14 @@ def confirm_confidentiality(meeting: Meeting, row: Attendance, *, by: User) -> N
 
 
 def has_confirmed(meeting: Meeting, user: User) -> bool:
-    """No case content is shown to an attendee before they confirm confidentiality."""
-    return any(a.user_id == user.id and a.confidentiality_confirmed_at is not None for a in meeting.attendance)
+    """No case content is shown to an attendee before they confirm confidentiality.
+
+    Asked of the database (one indexed lookup), not of the meeting's attendance list, which
+    the agenda and the agenda view would otherwise load with every attendee's agency.
+    """
+    return bool(db.session.scalar(select(exists().where(
+        Attendance.meeting_id == meeting.id, Attendance.user_id == user.id,
+        Attendance.confidentiality_confirmed_at.is_not(None)))))
 
 
 def start_meeting(meeting: Meeting, *, by: User) -> None:

@@ -66,8 +66,12 @@ def _action_form(item: AgendaItem) -> ActionForm:
         select(User).where(User.agency_id.in_(names), User.active.is_(True))
         .options(load_only(User.id, User.agency_id, User.name_enc), lazyload(User.agency))
     )) if agencies else []
-    form.owner_user.choices = [("", "No named person")] + sorted(
-        ((str(u.id), f"{u.name} ({names[u.agency_id]})") for u in people), key=lambda c: c[1])
+
+    def named_people() -> list[tuple[str, str]]:  # names decrypted when the form is shown or checked
+        return [("", "No named person")] + sorted(
+            ((str(u.id), f"{u.name} ({names[u.agency_id]})") for u in people), key=lambda c: c[1])
+
+    form.owner_user.choices = named_people
     return form
 
 

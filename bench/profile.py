@@ -82,9 +82,11 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int) -> d
         held[0] = 0.0
         for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
             event.listen(engine, name, listener)
-        response = client.get(path)
-        for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
-            event.remove(engine, name, listener)
+        try:
+            response = client.get(path)
+        finally:
+            for name, listener in (("begin", begin), ("commit", end), ("rollback", end)):
+                event.remove(engine, name, listener)
         timings.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
         turns.append(held[0] * 1000)

@@ -1,9 +1,11 @@
-"""What happens around every request: the deny-by-default guard, one commit, headers.
+"""What happens around every request: the deny-by-default guard, the commit, headers.
 
-The request's work and its access-log entries are committed together after the view has
-rendered; if that commit fails, the rendered page is thrown away and an error is shown
-instead, so nothing is ever shown unlogged. The busiest pages commit first and render after
-(`commit_then_render`), from what the committed transaction read.
+The request's work and its access-log entries are committed together before anything is
+shown; if that commit fails, an error is shown instead, so nothing is ever shown unlogged.
+Most views render first and the request's end commits, throwing the page away if the commit
+fails. Pages that show case content commit first and render after (`commit_then_render`),
+from what the committed transaction read, so that on SQLite the rendering is outside the
+single writer's turn; the request's end then finds nothing left to commit.
 """
 
 from __future__ import annotations
@@ -103,8 +105,16 @@ def _start_request() -> Any:
     return None
 
 
+def _withheld(reason: str) -> Response:
+    """The request's work and entries could not be committed: roll back and show only an apology."""
+    db.session.rollback()
+    log.exception(reason)
+    return Response(render_template("errors/unrecorded.html"), status=503)
+
+
 def _finish_request(response: Response) -> Response:
-    """Commit the request's work and audit entries once; fail closed if that fails."""
+    """Commit the request's work and audit entries (what is left after `commit_then_render`);
+    fail closed if that fails."""
     if response.status_code >= 500:
         db.session.rollback()
         try:
@@ -118,10 +128,7 @@ def _finish_request(response: Response) -> Response:
         audit.write_pending()  # the chain head is locked from here to the commit, briefly
         db.session.commit()
     except Exception:
-        db.session.rollback()
-        log.exception("request could not be committed; response withheld")
-        failed = Response(render_template("errors/unrecorded.html"), status=503)
-        return _secure_headers(failed)
+        return _secure_headers(_withheld("request could not be committed; response withheld"))
     return _secure_headers(response)
 
 
@@ -133,20 +140,19 @@ def commit_then_render(template: str, **context: Any) -> str:
     rendered at all (503, as at the end of any request). The objects the view loaded keep their
     values through the commit, so rendering reads no rows again; on SQLite this takes the
     template's work out of the single writer's turn. Anything the template records after this
-    is appended by the request's own end, as for any request.
+    is appended by the request's own end, as for any request. Views must let the 503 abort
+    through (no `except Exception` around this call).
     """
     session = db.session()
-    session.expire_on_commit = False
+    expiring, session.expire_on_commit = session.expire_on_commit, False
     try:
         audit.write_pending()
         session.commit()
     except Exception:
-        session.rollback()
         audit.forget_pending()  # nothing was shown, so no view is replayed onto an error page
-        log.exception("request could not be committed; page not rendered")
-        abort(Response(render_template("errors/unrecorded.html"), status=503))
+        abort(_withheld("request could not be committed; page not rendered"))
     finally:
-        session.expire_on_commit = True
+        session.expire_on_commit = expiring
     audit.forget_pending()
     return render_template(template, **context)
 

@@ -1,31 +1,34 @@
-"""Pages showing case content read all of it in the transaction that records the view.
+"""Pages showing case content record the view, commit, and only then render.
 
-They commit their access-log entries and then render (`lifecycle.commit_then_render`), so that
-on SQLite the template's work is done outside the single writer's turn. A row the template
-loaded for itself would be read after that commit, outside the recorded transaction: these
-tests follow each request's statements and commits and fail on any statement after the first
-commit, which must carry the page's access-log entries.
+They commit their access-log entries before rendering (`lifecycle.commit_then_render`), so that
+on SQLite the template's work is done outside the single writer's turn, and they must have read
+everything the template shows before that commit: a row the template loaded for itself would be
+read outside the recorded transaction. These tests follow one request's statements, commits and
+template renders in order.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, before_render_template
 from sqlalchemy import event, select
 
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
-from riskhub.models.cases import Case
-from riskhub.models.meetings import AgendaItem
+from riskhub.models.meetings import AgendaItem, Meeting
 from tests.conftest import post_form
-from tests.test_meetings import SOON, world
+from tests.test_meetings import SOON, refer, schedule, world
+
+INSERT_ENTRIES = "INSERT INTO access_log"
 
 
-class Statements:
-    """The statements and commits of the requests made while it is open, in order."""
+class Sequence:
+    """The statements, commits and template renders of the requests made while it is open."""
 
     def __init__(self, app: Flask) -> None:
+        self.app = app
         with app.app_context():
             self.engine = db.engine
         self.seen: list[str] = []
@@ -36,62 +39,108 @@ class Statements:
     def _commit(self, _conn: Any) -> None:
         self.seen.append("COMMIT")
 
-    def __enter__(self) -> Statements:
+    def _render(self, _app: Flask, template: Any, **_context: Any) -> None:
+        self.seen.append(f"RENDER {template.name}")
+
+    def __enter__(self) -> Sequence:
         event.listen(self.engine, "before_cursor_execute", self._statement)
         event.listen(self.engine, "commit", self._commit)
+        before_render_template.connect(self._render, self.app)
         return self
 
     def __exit__(self, *_exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._statement)
         event.remove(self.engine, "commit", self._commit)
-
-    def after_the_first_commit(self) -> list[str]:
-        """Statements run after the request's first commit (the one before rendering)."""
-        return [s for s in self.seen[self.seen.index("COMMIT") + 1:] if s != "COMMIT"]
-
-    def logged_before_the_first_commit(self) -> bool:
-        return any(s.startswith("INSERT INTO access_log") for s in self.seen[:self.seen.index("COMMIT")])
+        before_render_template.disconnect(self._render, self.app)
 
 
-def read_then_render(app: Flask, client: Any, url: str, *shown: str, logged: bool = True) -> str:
-    with Statements(app) as statements:
+def read_then_render(app: Flask, client: Any, url: str, *shown: str, hidden: tuple[str, ...] = (),
+                     logged: bool = True) -> str:
+    """GET a page; check what it shows, and that its entries were committed before it was rendered
+    with nothing read after that commit."""
+    with Sequence(app) as sequence:
         response = client.get(url)
     page = response.get_data(as_text=True)
     assert response.status_code == 200, url
     for text in shown:
         assert text in page, (url, text)
-    assert statements.logged_before_the_first_commit() is logged, url
-    assert statements.after_the_first_commit() == [], url
+    for text in hidden:
+        assert text not in page, (url, text)
+    seen = sequence.seen
+    commit = seen.index("COMMIT")
+    render = next(i for i, s in enumerate(seen) if s.startswith("RENDER"))
+    inserts = [i for i, s in enumerate(seen) if s.startswith(INSERT_ENTRIES)]
+    assert len(inserts) == (1 if logged else 0), (url, "entries are appended once")
+    assert all(i < commit for i in inserts), (url, "entries are in the first commit")
+    assert commit < render, (url, "the page is rendered after the commit")
+    after = [s for s in seen[commit + 1:] if s != "COMMIT" and not s.startswith("RENDER")]
+    assert after == [], (url, after)
     return page
+
+
+def entries(app: Flask, action: str, reference: str) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == action, AccessLogEntry.case_ref == reference)).all())
 
 
 def test_pages_render_only_what_their_recorded_transaction_read(app, client, auth, people, make):
     w = world(app, client, auth, people, make, contact={"address": "1 Quiet Lane", "phone": "07700 900123"})
-    meeting = w["meeting"]
+    meeting, adult = w["meeting"], w["adult"]
     post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
     post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
     with app.app_context():
         items = {i.case.reference: i.id for i in db.session.scalars(
             select(AgendaItem).where(AgendaItem.case_id.is_not(None)))}
-    adult_item = f"/meetings/{meeting}/run?item={items[w['adult']]}"
-    post_form(client, f"/meetings/{meeting}/run/{items[w['adult']]}/actions", {
+    adult_item = f"/meetings/{meeting}/run?item={items[adult]}"
+    post_form(client, f"/meetings/{meeting}/run/{items[adult]}/actions", {
         "description": "Fit window alarms", "deadline": SOON.isoformat(),
         "owner_agency": str(people["idva_agency"]), "owner_user": str(people["idva"])}, page=adult_item)
 
     read_then_render(app, client, f"/meetings/{meeting}/run?item={items[w['family']]}",
                      f"Case {w['family']}", "Kit (6)")
     read_then_render(app, client, adult_item, "Fit window alarms", "Idva (Riverside IDVA)")
-    read_then_render(app, client, f"/meetings/{meeting}", w["adult"], w["family"], "Riverside IDVA")
+    read_then_render(app, client, f"/meetings/{meeting}", adult, w["family"], "Riverside IDVA")
+
+    # The next meeting reviews the open action: the review shows the case and logs it.
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=adult_item)
+    later = schedule(client, [people["idva_agency"], people["police_agency"]],
+                     date=(SOON + timedelta(days=14)).isoformat())
+    following = later.headers["Location"].rsplit("/", 1)[-1]
+    post_form(client, f"/meetings/{following}/start", {}, page=f"/meetings/{following}")
+    post_form(client, f"/meetings/{following}/confidentiality?next=run", {}, page=f"/meetings/{following}")
+    with app.app_context():
+        review = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
+            Meeting.reference == following, AgendaItem.kind == "actions_review"))
+    before = entries(app, "meeting.actions_review", adult)
+    read_then_render(app, client, f"/meetings/{following}/run?item={review}", "Fit window alarms", adult,
+                     "Riverside IDVA, Idva")
+    assert entries(app, "meeting.actions_review", adult) == before + 1
+    auth.logout()
+
+    auth.login("programme@example.org")
+    post_form(client, f"/cases/{adult}/events/new", {"kind": "disclosure", "occurred_on": date.today().isoformat(),
+                                                     "note": "Disclosed a new threat"})
+    read_then_render(app, client, f"/cases/{adult}", adult, hidden=("1 Quiet Lane", "07700 900123",
+                                                                    "SURVIVOR-ONLY-NOTE"))
     auth.logout()
 
     auth.login("idva@example.org")
-    case_page = read_then_render(app, client, f"/cases/{w['adult']}", "Ada Adult", "1 Quiet Lane", "07700 900123",
-                                 "SURVIVOR-ONLY-NOTE", "Fit window alarms")
-    assert "Change contact and location details" in case_page
-    read_then_render(app, client, "/actions/mine", "Fit window alarms", w["adult"])
-    read_then_render(app, client, "/", "Dashboard", "1 open", logged=False)  # counts only: no case content
-    with app.app_context():  # each page's view is on record
-        actions = set(db.session.scalars(select(AccessLogEntry.action).where(
-            AccessLogEntry.case_ref == w["adult"])))
-        assert {"meeting.case_view", "agenda.view", "case.view", "actions.list"} <= actions
-        assert db.session.scalar(select(Case.id).where(Case.reference == w["adult"])) is not None
+    views = entries(app, "case.view", adult)
+    read_then_render(app, client, f"/cases/{adult}", "Ada Adult", "1 Quiet Lane", "07700 900123",
+                     "SURVIVOR-ONLY-NOTE", "Fit window alarms", "Change contact and location details")
+    assert entries(app, "case.view", adult) == views + 1
+    read_then_render(app, client, "/actions/mine", "Fit window alarms", adult)
+    read_then_render(app, client, "/actions/agency", "Fit window alarms", adult)
+    read_then_render(app, client, "/", "New disclosure", adult)  # the programme's event, as an alert
+
+
+def test_a_repeat_referral_shows_the_earlier_one_from_the_recorded_transaction(app, client, auth, people, make):
+    first = make.case(people["idva"], survivor=("Ana", "Silva", date(1991, 3, 4)),
+                      perpetrator=("Rui", "Costa", date(1989, 1, 2)))
+    second = make.case(people["idva"], survivor=("Ana", "Silva", date(1991, 3, 4)),
+                       perpetrator=("Rui", "Costa", date(1989, 1, 2)))
+    auth.login("idva@example.org")
+    refer(client, first)
+    refer(client, second)
+    read_then_render(app, client, f"/cases/{second}", f"({first})", "repeat of the referral of")

@@ -118,6 +118,7 @@ class ActionLine:
     owner_agency_id: uuid.UUID
     owner_agency: str
     owner_person: str | None
+    status_reported_on: date | None
 
     @property
     def is_open(self) -> bool:
@@ -138,6 +139,7 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
             description=SafetyAction.description.read(row.description_enc, row.id) or "",
             case_reference=row.reference, owner_agency_id=row.owner_agency_id, owner_agency=row.name,
             owner_person=names.get(row.owner_user_id) if row.owner_user_id is not None else None,
+            status_reported_on=row.status_reported_on,
         ))
     return lines
 
@@ -145,7 +147,7 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
 def _line_query() -> Select[Any]:
     columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
                           SafetyAction.description_enc, SafetyAction.owner_agency_id, SafetyAction.owner_user_id,
-                          Case.reference, Agency.name, User.name_enc]
+                          SafetyAction.status_reported_on, Case.reference, Agency.name, User.name_enc]
     return (select(*columns)
             .join(Case, Case.id == SafetyAction.case_id)
             .join(Agency, Agency.id == SafetyAction.owner_agency_id)
@@ -167,13 +169,13 @@ def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
                   .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
-def carried_forward(meeting: Meeting) -> list[SafetyAction]:
+def carried_forward(meeting: Meeting) -> list[ActionLine]:
     """Open actions agreed at earlier meetings: reviewed first at this one."""
-    return list(db.session.scalars(
-        select(SafetyAction).join(Meeting, Meeting.id == SafetyAction.meeting_id)
+    return _lines(
+        _line_query().join(Meeting, Meeting.id == SafetyAction.meeting_id)
         .where(SafetyAction.status.in_(OPEN_STATUSES), Meeting.starts_at < meeting.starts_at)
-        .order_by(SafetyAction.deadline)
-    ))
+        .order_by(SafetyAction.deadline, SafetyAction.id)
+    )
 
 
 def not_done_by_agency() -> list[ActionLine]:

@@ -51,8 +51,9 @@ def confirm_confidentiality(meeting: Meeting, row: Attendance, *, by: User) -> N
 def has_confirmed(meeting: Meeting, user: User) -> bool:
     """No case content is shown to an attendee before they confirm confidentiality.
 
-    Asked of the database (one indexed lookup), not of the meeting's attendance list, which
-    the agenda and the agenda view would otherwise load with every attendee's agency.
+    Asked of the database (one lookup among the meeting's attendance rows, by its index on the
+    meeting), not of the meeting's attendance list, which the agenda and the agenda view would
+    otherwise load with every attendee's agency.
     """
     return bool(db.session.scalar(select(exists().where(
         Attendance.meeting_id == meeting.id, Attendance.user_id == user.id,

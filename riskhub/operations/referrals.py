@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.assessments import SURVIVOR_SIDE
@@ -88,7 +89,10 @@ def waiting_referrals_of(case: Case) -> list[Referral]:
 
 
 def referrals_of(case: Case) -> list[Referral]:
+    """A case's referrals, newest first, with the earlier referral each repeats (the case page
+    shows its date and case reference)."""
     return list(db.session.scalars(select(Referral).where(Referral.case_id == case.id)
+                                   .options(selectinload(Referral.repeat_of))
                                    .order_by(Referral.referred_at.desc())))
 
 

@@ -42,7 +42,7 @@ def _open_actions(title: str, *, user: User | None = None, agency: Agency | None
     actions = ops.open_actions(page=page, user=user, agency=agency)
     _log_listing(actions, "actions.list")
     return commit_then_render("actions/list.html", actions=actions, title=title, today=today, counts=counts,
-                           page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
+                              page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
 
 
 @bp.route("/mine")

@@ -54,6 +54,19 @@ def world(app: Any, client: Any, auth: Any, people: dict[str, Any], make: Any,
     return {"adult": adult, "family": family, "meeting": meeting}
 
 
+def review_at_next_meeting(app: Any, client: Any, agency_ids: list[Any]) -> tuple[str, Any]:
+    """The chair schedules a meeting two weeks after SOON, starts it and confirms confidentiality:
+    its reference and its actions-review item."""
+    later = schedule(client, agency_ids, date=(SOON + timedelta(days=14)).isoformat())
+    meeting = later.headers["Location"].rsplit("/", 1)[-1]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        review = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
+            Meeting.reference == meeting, AgendaItem.kind == "actions_review"))
+    return meeting, review
+
+
 def test_scheduling_refuses_bad_input_and_repeats_make_separate_meetings(app, client, auth, people):
     auth.login("chair@example.org")
     past = schedule(client, [people["idva_agency"]], date=(date.today() - timedelta(days=1)).isoformat())
@@ -205,13 +218,7 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
         "description": "Visit and review locks", "deadline": SOON.isoformat(),
         "owner_agency": str(people["police_agency"]), "owner_user": str(people["police"])}, page=url)
     post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
-    later = schedule(client, [people["police_agency"]], date=(SOON + timedelta(days=14)).isoformat())
-    next_meeting = later.headers["Location"].rsplit("/", 1)[-1]
-    post_form(client, f"/meetings/{next_meeting}/start", {}, page=f"/meetings/{next_meeting}")
-    post_form(client, f"/meetings/{next_meeting}/confidentiality?next=run", {}, page=f"/meetings/{next_meeting}")
-    with app.app_context():
-        review = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
-            Meeting.reference == next_meeting, AgendaItem.kind == "actions_review"))
+    next_meeting, review = review_at_next_meeting(app, client, [people["police_agency"]])
     page = client.get(f"/meetings/{next_meeting}/run?item={review}").get_data(as_text=True)
     assert "Visit and review locks" in page and w["adult"] in page
     auth.logout()

@@ -9,7 +9,7 @@ template renders in order.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import Flask, before_render_template
@@ -17,9 +17,9 @@ from sqlalchemy import event, select
 
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
-from riskhub.models.meetings import AgendaItem, Meeting
+from riskhub.models.meetings import AgendaItem
 from tests.conftest import post_form
-from tests.test_meetings import SOON, refer, schedule, world
+from tests.test_meetings import SOON, refer, review_at_next_meeting, world
 
 INSERT_ENTRIES = "INSERT INTO access_log"
 
@@ -104,14 +104,7 @@ def test_pages_render_only_what_their_recorded_transaction_read(app, client, aut
 
     # The next meeting reviews the open action: the review shows the case and logs it.
     post_form(client, f"/meetings/{meeting}/run/close", {}, page=adult_item)
-    later = schedule(client, [people["idva_agency"], people["police_agency"]],
-                     date=(SOON + timedelta(days=14)).isoformat())
-    following = later.headers["Location"].rsplit("/", 1)[-1]
-    post_form(client, f"/meetings/{following}/start", {}, page=f"/meetings/{following}")
-    post_form(client, f"/meetings/{following}/confidentiality?next=run", {}, page=f"/meetings/{following}")
-    with app.app_context():
-        review = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
-            Meeting.reference == following, AgendaItem.kind == "actions_review"))
+    following, review = review_at_next_meeting(app, client, [people["idva_agency"], people["police_agency"]])
     before = entries(app, "meeting.actions_review", adult)
     read_then_render(app, client, f"/meetings/{following}/run?item={review}", "Fit window alarms", adult,
                      "Riverside IDVA, Idva")

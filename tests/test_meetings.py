@@ -246,6 +246,49 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
     assert client.get(f"/actions/{action_id}").status_code == 403
 
 
+def test_the_review_of_open_actions_comes_25_at_a_time_and_logs_the_cases_it_shows(app, client, auth, people, make):
+    """An area's meetings carry thousands of open actions: the review shows them soonest deadline
+    first, 25 to a page, and records each case on the page shown."""
+    from riskhub.models.accounts import User
+    from riskhub.operations import actions as action_ops
+
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        chair = db.session.get(User, people["chair"])
+        items = {i.case.reference: i
+                 for i in db.session.scalars(select(AgendaItem).where(AgendaItem.case_id.is_not(None)))}
+        for n in range(26):  # the family's last, by deadline
+            reference = w["adult"] if n < 25 else w["family"]
+            action_ops.agree_action(items[reference], action_ops.ActionPlan(
+                description=f"Review action {n:02d}", owner_agency_id=people["police_agency"], owner_user_id=None,
+                deadline=SOON + timedelta(days=n)), by=chair)
+        db.session.commit()
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=f"/meetings/{meeting}")
+    following, review = review_at_next_meeting(app, client, [people["police_agency"]])
+
+    first = client.get(f"/meetings/{following}/run?item={review}").get_data(as_text=True)
+    assert "26 open actions from earlier meetings. Actions 1 to 25, soonest deadline first." in first
+    assert "Review action 00" in first and "Review action 24" in first and "Review action 25" not in first
+    assert first.count("<tr><td>") == 25
+    after_first = db_entries(app, "meeting.actions_review")
+    assert after_first == [w["adult"]]
+    following_page = re.search(r'href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    assert following_page == f"/meetings/{following}/run?page=2&item={review}"
+    second = client.get(following_page).get_data(as_text=True)
+    assert "Actions 26 to 26" in second and "Review action 25" in second and "Review action 24" not in second
+    assert 'rel="prev"' in second and "Page 2 of 2" in second
+    assert db_entries(app, "meeting.actions_review") == [w["adult"], w["family"]]
+
+
+def db_entries(app: Any, action: str) -> list[str]:
+    """Case references of the access-log entries with this action, in order."""
+    with app.app_context():
+        return list(db.session.scalars(select(AccessLogEntry.case_ref).where(AccessLogEntry.action == action)
+                                       .order_by(AccessLogEntry.seq)))
+
+
 def test_calendar_files_carry_no_case_details_and_feeds_can_be_revoked(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     ics = client.get(f"/meetings/{w['meeting']}/calendar.ics")

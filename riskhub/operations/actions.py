@@ -169,12 +169,23 @@ def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
                   .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
-def carried_forward(meeting: Meeting) -> list[ActionLine]:
-    """Open actions agreed at earlier meetings: reviewed first at this one."""
+def _carried(meeting: Meeting) -> ColumnElement[bool]:
+    earlier = select(Meeting.id).where(Meeting.starts_at < meeting.starts_at)
+    return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier)
+
+
+def carried_forward_count(meeting: Meeting) -> int:
+    """How many open actions agreed at earlier meetings this meeting reviews."""
+    return db.session.scalar(select(func.count()).select_from(SafetyAction).where(_carried(meeting))) or 0
+
+
+def carried_forward(meeting: Meeting, *, page: int = 1) -> list[ActionLine]:
+    """One page of the open actions agreed at earlier meetings, reviewed first at this one:
+    soonest deadline, so overdue, first (an area's meetings carry thousands)."""
     return _lines(
-        _line_query().join(Meeting, Meeting.id == SafetyAction.meeting_id)
-        .where(SafetyAction.status.in_(OPEN_STATUSES), Meeting.starts_at < meeting.starts_at)
+        _line_query().where(_carried(meeting))
         .order_by(SafetyAction.deadline, SafetyAction.id)
+        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )
 
 

@@ -26,6 +26,7 @@ from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import events as event_ops
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as meeting_ops
+from riskhub.views import requested_page
 from riskhub.views.meetings import chair_only, load_meeting
 
 bp = Blueprint("meeting_run", __name__, url_prefix="/meetings/<reference>/run")
@@ -85,7 +86,10 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                "may_chair": policy.may_schedule_meetings(viewer) and not meeting.closed,
                                "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
     if item.kind == ItemKind.ACTIONS_REVIEW:
-        context["carried"] = carried = action_ops.carried_forward(meeting)
+        total = action_ops.carried_forward_count(meeting)
+        page, pages = requested_page(total, action_ops.ACTIONS_PER_PAGE)
+        context["carried"] = carried = action_ops.carried_forward(meeting, page=page)
+        context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE)
         actor = audit.actor_for(current_user)
         for reference in sorted({a.case_reference for a in carried}):  # each case whose actions are shown
             audit.record("meeting.actions_review", actor=actor, object_type="case", case_ref=reference,

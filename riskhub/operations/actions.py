@@ -17,6 +17,7 @@ from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, NotDoneRe
 from riskhub.operations import OperationError
 from riskhub.operations.cases import check_version
 from riskhub.operations.meetings import ensure_open
+from riskhub.policy import SECTION_ACTIONS
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 # Open actions come a page at a time: a busy practitioner or agency can own hundreds.
@@ -142,6 +143,14 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
             status_reported_on=row.status_reported_on,
         ))
     return lines
+
+
+def record_cases_listed(lines: list[ActionLine], action: str, *, by: User, purpose: str | None = None) -> None:
+    """One access-log entry for each case whose actions a list shows (its actions section)."""
+    actor = audit.actor_for(by)
+    for reference in sorted({line.case_reference for line in lines}):
+        audit.record(action, actor=actor, object_type="case", case_ref=reference,
+                     sections=(SECTION_ACTIONS,), purpose=purpose)
 
 
 def _line_query() -> Select[Any]:

@@ -28,19 +28,13 @@ def _case_workers_only() -> None:
     access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "actions.denied")
 
 
-def _log_listing(actions: list[ops.ActionLine], action: str) -> None:
-    actor = audit.actor_for(current_user)
-    for reference in sorted({a.case_reference for a in actions}):
-        audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=(policy.SECTION_ACTIONS,))
-
-
 def _open_actions(title: str, *, user: User | None = None, agency: Agency | None = None) -> str:
     """A page of a person's or an agency's open actions, overdue first, with how many there are."""
     today = date.today()
     counts = ops.open_counts(today=today, user=user, agency=agency)
     page, pages = requested_page(counts.open, ops.ACTIONS_PER_PAGE)
     actions = ops.open_actions(page=page, user=user, agency=agency)
-    _log_listing(actions, "actions.list")
+    ops.record_cases_listed(actions, "actions.list", by=current_user)
     return commit_then_render("actions/list.html", actions=actions, title=title, today=today, counts=counts,
                               page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
 
@@ -60,7 +54,7 @@ def not_done() -> str:
     """The chair's report of actions not done because the agency did not act."""
     access.require(policy.may_schedule_meetings, "actions.report.denied")
     actions = ops.not_done_by_agency()
-    _log_listing(actions, "actions.report")
+    ops.record_cases_listed(actions, "actions.report", by=current_user)
     return render_template("actions/list.html", actions=actions, today=date.today(), counts=None, page=1, pages=1,
                            title="Actions not done because the agency did not act")
 

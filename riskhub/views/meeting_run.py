@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import lazyload, load_only
 from werkzeug.wrappers import Response
 
-from riskhub import access, audit, policy
+from riskhub import access, policy
 from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
@@ -90,10 +90,8 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
         page, pages = requested_page(total, action_ops.ACTIONS_PER_PAGE)
         context["carried"] = carried = action_ops.carried_forward(meeting, page=page)
         context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE)
-        actor = audit.actor_for(current_user)
-        for reference in sorted({a.case_reference for a in carried}):  # each case whose actions are shown
-            audit.record("meeting.actions_review", actor=actor, object_type="case", case_ref=reference,
-                         sections=(policy.SECTION_ACTIONS,), purpose=f"meeting {meeting.reference}")
+        action_ops.record_cases_listed(carried, "meeting.actions_review", by=current_user,
+                                       purpose=f"meeting {meeting.reference}")
     if item.kind == ItemKind.CASE:
         sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
         latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))

@@ -5,6 +5,7 @@ Views call these helpers instead of querying case content or comparing roles the
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 
 from flask import abort, session
@@ -19,6 +20,7 @@ from riskhub.extensions import db, login_manager
 from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.meetings import AgendaItem, Meeting
+from riskhub.models.referrals import Referral
 from riskhub.operations import accounts
 from riskhub.operations.cases import live_emergency_access
 from riskhub.operations.meeting_run import has_confirmed
@@ -88,6 +90,27 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
     audit.record(action, actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
                  sections=shown, purpose="emergency access" if grant is not None else None)
     return case, shown
+
+
+def earlier_cases_of_repeats(case: Case, referrals: Iterable[Referral]) -> dict[uuid.UUID, str | None]:
+    """For each referral of `case` that repeats one made in another case: that case's reference if
+    the user's agency is involved in it, logged against that case; None where it is not, and the
+    page says only that the earlier referral was in another case."""
+    viewer = current_viewer()
+    found: dict[uuid.UUID, str | None] = {}
+    for referral in referrals:
+        earlier = referral.repeat_of
+        if earlier is None or earlier.case_id == case.id:
+            continue
+        other = earlier.case
+        if not policy.may_view_case(viewer, other.agency_ids):
+            found[referral.id] = None
+            continue
+        found[referral.id] = other.reference
+        audit.record("case.repeat_of", actor=audit.actor_for(current_user), object_type="case",
+                     object_id=other.id, case_ref=other.reference, sections=(policy.SECTION_REFERRALS,),
+                     purpose=f"repeat in {case.reference}")
+    return found
 
 
 def may_in_case(allowed: Callable[[policy.Viewer], bool], case: Case, action: str) -> policy.Viewer:

@@ -137,7 +137,7 @@ def show(reference: str) -> str:
         escalation=assessment_ops.escalation(latest.get("survivor")),
         reassess=assessment_ops.reassessment_due(case, latest),
         chart=charts.risk_history_svg(history), level_labels=LEVEL_LABELS,
-        events=events, referrals=referrals,
+        events=events, referrals=referrals, earlier_cases=access.earlier_cases_of_repeats(case, referrals),
         alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),

@@ -269,7 +269,8 @@ def test_the_review_of_open_actions_comes_25_at_a_time_and_logs_the_cases_it_sho
     following, review = review_at_next_meeting(app, client, [people["police_agency"]])
 
     first = client.get(f"/meetings/{following}/run?item={review}").get_data(as_text=True)
-    assert "26 open actions from earlier meetings. Actions 1 to 25, soonest deadline first." in first
+    assert ("26 open actions from earlier meetings your agency was invited to. "
+            "Actions 1 to 25, soonest deadline first.") in first
     assert "Review action 00" in first and "Review action 24" in first and "Review action 25" not in first
     assert first.count("<tr><td>") == 25
     after_first = db_entries(app, "meeting.actions_review")
@@ -280,6 +281,39 @@ def test_the_review_of_open_actions_comes_25_at_a_time_and_logs_the_cases_it_sho
     assert "Actions 26 to 26" in second and "Review action 25" in second and "Review action 24" not in second
     assert 'rel="prev"' in second and "Page 2 of 2" in second
     assert db_entries(app, "meeting.actions_review") == [w["adult"], w["family"]]
+
+
+def test_the_review_shows_only_actions_from_meetings_the_agency_was_invited_to(app, client, auth, people, make):
+    """An agency hears the actions agreed at meetings it was invited to; a later meeting's review
+    does not show it the others, nor log them against it."""
+    w = world(app, client, auth, people, make)  # invites the IDVA, the programme and the police
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item = db.session.scalar(select(AgendaItem.id).join(Meeting).where(
+            Meeting.reference == meeting, AgendaItem.case_id.is_not(None)))
+    post_form(client, f"/meetings/{meeting}/run/{item}/actions", {
+        "description": "Install a door camera", "deadline": SOON.isoformat(),
+        "owner_agency": str(people["police_agency"]), "owner_user": ""}, page=f"/meetings/{meeting}/run?item={item}")
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=f"/meetings/{meeting}")
+    housing = make.agency("Town Housing", "housing")
+    make.user("housing@example.org", housing)
+    following, review = review_at_next_meeting(app, client, [people["police_agency"], housing])
+    chair_sees = client.get(f"/meetings/{following}/run?item={review}").get_data(as_text=True)
+    assert "1 open action from earlier meetings your agency was invited to" in chair_sees
+    assert "Install a door camera" in chair_sees
+    auth.logout()
+
+    auth.login("housing@example.org")
+    post_form(client, f"/meetings/{following}/confidentiality?next=run", {}, page=f"/meetings/{following}")
+    before = db_entries(app, "meeting.actions_review")
+    housing_sees = client.get(f"/meetings/{following}/run?item={review}")
+    page = housing_sees.get_data(as_text=True)
+    assert housing_sees.status_code == 200
+    assert "0 open actions from earlier meetings your agency was invited to" in page
+    assert "Install a door camera" not in page and w["adult"] not in page and w["family"] not in page
+    assert db_entries(app, "meeting.actions_review") == before
 
 
 def db_entries(app: Any, action: str) -> list[str]:

@@ -13,7 +13,7 @@ from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case
-from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, NotDoneReason, SafetyAction
+from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, MeetingInvite, NotDoneReason, SafetyAction
 from riskhub.operations import OperationError
 from riskhub.operations.cases import check_version
 from riskhub.operations.meetings import ensure_open
@@ -178,21 +178,24 @@ def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
                   .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
-def _carried(meeting: Meeting) -> ColumnElement[bool]:
-    earlier = select(Meeting.id).where(Meeting.starts_at < meeting.starts_at)
+def _carried(meeting: Meeting, agency_id: uuid.UUID) -> ColumnElement[bool]:
+    """Open actions agreed at earlier meetings that this agency was invited to (it heard them agreed)."""
+    earlier = (select(Meeting.id).join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id)
+               .where(Meeting.starts_at < meeting.starts_at, MeetingInvite.agency_id == agency_id))
     return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier)
 
 
-def carried_forward_count(meeting: Meeting) -> int:
-    """How many open actions agreed at earlier meetings this meeting reviews."""
-    return db.session.scalar(select(func.count()).select_from(SafetyAction).where(_carried(meeting))) or 0
+def carried_forward_count(meeting: Meeting, agency_id: uuid.UUID) -> int:
+    """How many open actions from earlier meetings this meeting reviews for an agency."""
+    return db.session.scalar(
+        select(func.count()).select_from(SafetyAction).where(_carried(meeting, agency_id))) or 0
 
 
-def carried_forward(meeting: Meeting, *, page: int = 1) -> list[ActionLine]:
-    """One page of the open actions agreed at earlier meetings, reviewed first at this one:
-    soonest deadline, so overdue, first (an area's meetings carry thousands)."""
+def carried_forward(meeting: Meeting, agency_id: uuid.UUID, *, page: int = 1) -> list[ActionLine]:
+    """One page of the open actions agreed at earlier meetings the agency was invited to, reviewed
+    first at this one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
     return _lines(
-        _line_query().where(_carried(meeting))
+        _line_query().where(_carried(meeting, agency_id))
         .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )

@@ -86,9 +86,9 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                "may_chair": policy.may_schedule_meetings(viewer) and not meeting.closed,
                                "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
     if item.kind == ItemKind.ACTIONS_REVIEW:
-        total = action_ops.carried_forward_count(meeting)
+        total = action_ops.carried_forward_count(meeting, viewer.agency_id)
         page, pages = requested_page(total, action_ops.ACTIONS_PER_PAGE)
-        context["carried"] = carried = action_ops.carried_forward(meeting, page=page)
+        context["carried"] = carried = action_ops.carried_forward(meeting, viewer.agency_id, page=page)
         context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE)
         action_ops.record_cases_listed(carried, "meeting.actions_review", by=current_user,
                                        purpose=f"meeting {meeting.reference}")

@@ -35,7 +35,9 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=15, help="wrk duration per page")
     parser.add_argument("--max-requests", type=int, default=20_000, help="request budget per page")
     parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 2) + 1))
-    parser.add_argument("--threads", type=int, default=2, help="gthread threads per worker (1: sync workers)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per worker: 1 (default) runs sync workers, as README's production "
+                             "command does; more runs gthread")
     parser.add_argument("--only", default="", help="measure only these pages (comma-separated labels)")
     parser.add_argument("--skip", default="", help="skip phases: load,hello,verify,rotate,throttle")
     parser.add_argument("--reuse", action="append", default=[], metavar="PATH[@DATABASE_URL]",

@@ -316,6 +316,42 @@ def test_the_review_shows_only_actions_from_meetings_the_agency_was_invited_to(a
     assert db_entries(app, "meeting.actions_review") == before
 
 
+def test_the_not_done_report_comes_25_at_a_time_and_logs_the_cases_it_shows(app, client, auth, people, make):
+    """Actions the owning agency did not act on, for the steering group: soonest deadline first,
+    25 to a page under a count, each case on the page shown recorded; other reasons left out."""
+    from riskhub.models.accounts import User
+    from riskhub.models.meetings import ActionStatus, NotDoneReason
+    from riskhub.operations import actions as action_ops
+
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        chair = db.session.get(User, people["chair"])
+        items = {i.case.reference: i
+                 for i in db.session.scalars(select(AgendaItem).where(AgendaItem.case_id.is_not(None)))}
+        for n in range(27):  # the family's is last by deadline; the 27th was not done for another reason
+            reference = w["adult"] if n < 25 else w["family"]
+            action = action_ops.agree_action(items[reference], action_ops.ActionPlan(
+                description=f"Escalate action {n:02d}", owner_agency_id=people["police_agency"], owner_user_id=None,
+                deadline=SOON + timedelta(days=n)), by=chair)
+            reason = NotDoneReason.AGENCY_DID_NOT_ACT if n < 26 else NotDoneReason.CIRCUMSTANCES_CHANGED
+            action_ops.update_action(action, status=ActionStatus.NOT_DONE, note="Not done", reason=reason,
+                                     version=action.version, by=chair)
+        db.session.commit()
+
+    first = client.get("/actions/not-done").get_data(as_text=True)
+    assert ("26 actions not done because the agency did not act. "
+            "Actions 1 to 25, soonest deadline first.") in first
+    assert "Escalate action 00" in first and "Escalate action 24" in first and "Escalate action 25" not in first
+    assert "Escalate action 26" not in first
+    assert db_entries(app, "actions.report") == [w["adult"]]
+    second = client.get("/actions/not-done?page=2").get_data(as_text=True)
+    assert "Actions 26 to 26" in second and "Escalate action 25" in second and "Escalate action 24" not in second
+    assert "Escalate action 26" not in second and 'rel="prev"' in second
+    assert db_entries(app, "actions.report") == [w["adult"], w["family"]]
+
+
 def db_entries(app: Any, action: str) -> list[str]:
     """Case references of the access-log entries with this action, in order."""
     with app.app_context():

@@ -201,12 +201,23 @@ def carried_forward(meeting: Meeting, agency_id: uuid.UUID, *, page: int = 1) ->
     )
 
 
-def not_done_by_agency() -> list[ActionLine]:
-    """Actions not done because the agency did not act: for escalation to the steering group."""
+def _not_done_by_agency() -> ColumnElement[bool]:
+    return ((SafetyAction.status == ActionStatus.NOT_DONE)
+            & (SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT))
+
+
+def not_done_by_agency_count() -> int:
+    """How many actions were not done because the agency did not act (the report's summary)."""
+    return db.session.scalar(select(func.count()).select_from(SafetyAction).where(_not_done_by_agency())) or 0
+
+
+def not_done_by_agency(*, page: int = 1) -> list[ActionLine]:
+    """One page of the actions not done because the agency did not act, for escalation to the
+    steering group: soonest deadline first."""
     return _lines(
-        _line_query().where(SafetyAction.status == ActionStatus.NOT_DONE,
-                            SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT)
+        _line_query().where(_not_done_by_agency())
         .order_by(SafetyAction.deadline, SafetyAction.id)
+        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )
 
 

@@ -51,12 +51,15 @@ def agency() -> str:
 
 @bp.route("/not-done")
 def not_done() -> str:
-    """The chair's report of actions not done because the agency did not act."""
+    """The chair's report of actions not done because the agency did not act, a page at a time."""
     access.require(policy.may_schedule_meetings, "actions.report.denied")
-    actions = ops.not_done_by_agency()
+    total = ops.not_done_by_agency_count()
+    page, pages = requested_page(total, ops.ACTIONS_PER_PAGE)
+    actions = ops.not_done_by_agency(page=page)
     ops.record_cases_listed(actions, "actions.report", by=current_user)
-    return render_template("actions/list.html", actions=actions, today=date.today(), counts=None, page=1, pages=1,
-                           title="Actions not done because the agency did not act")
+    return commit_then_render("actions/list.html", actions=actions, today=date.today(), counts=None,
+                              report_total=total, page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE,
+                              title="Actions not done because the agency did not act")
 
 
 @bp.route("/<uuid:action_id>", methods=["GET", "POST"])

@@ -198,7 +198,7 @@ def involve_agency(case: Case, agency: Agency, *, by: User) -> None:
         return
     case.involvements.append(CaseAgency(agency_id=agency.id, added_by_id=by.id))
     db.session.flush()
-    open_alerts_for_joining_agency(case, agency.id)
+    open_alerts_for_joining_agency(case, agency)
     audit.record("case.involve", actor=audit.actor_for(by), object_type="case", object_id=case.id,
                  case_ref=case.reference, purpose=f"agency:{agency.id}")
 

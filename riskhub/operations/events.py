@@ -9,13 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.extensions import db
-from riskhub.models.accounts import Agency, AgencyKind, User
+from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.events import EventAcknowledgement, EventAlert, EventKind, ProgrammeEvent
 from riskhub.models.partnerships import FlowDirection
 from riskhub.operations import OperationError, per_transaction
 from riskhub.operations.partner_contact import after_programme_event
 from riskhub.operations.partnerships import EVENT_CATEGORY, partnerships_of, require_flow
+from riskhub.policy import is_perpetrator_facing
 
 # Cases opened in the current transaction that no event has been recorded on yet: an agency
 # joining one has no alerts to catch up on, so the statement that finds them is skipped (bulk
@@ -46,8 +47,9 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
     db.session.add(event)
     db.session.flush()
     _opened_without_events().discard(case.id)
-    alerts = [{"agency_id": agency_id, "event_id": event.id, "recorded_at": event.recorded_at}
-              for agency_id in case.agency_ids]
+    # Alerts flow to the survivor side only: perpetrator-facing agencies are never shown them.
+    alerts = [{"agency_id": i.agency_id, "event_id": event.id, "recorded_at": event.recorded_at}
+              for i in case.involvements if not is_perpetrator_facing(i.agency.kind)]
     if alerts:  # one statement and no ORM objects: bulk loads record thousands of events
         db.session.execute(insert(EventAlert), alerts)
     audit.record("event.create", actor=audit.actor_for(by), object_type="programme_event",
@@ -59,7 +61,7 @@ def record_event(case: Case, kind: EventKind, occurred_on: date, note: str, *, b
 def survivor_side_receivers(case: Case, sender: User) -> set:
     """Who a programme event reaches: survivor-side agencies on the case and the programme's partner services."""
     receivers = {i.agency_id for i in case.involvements
-                 if i.agency.kind != AgencyKind.PERPETRATOR_PROGRAMME and i.agency_id != sender.agency_id}
+                 if not is_perpetrator_facing(i.agency.kind) and i.agency_id != sender.agency_id}
     for partnership in partnerships_of(sender.agency_id):
         if partnership.programme_agency_id == sender.agency_id:
             receivers |= partnership.service_agency_ids
@@ -95,7 +97,7 @@ def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
     number of events on its cases; the involvement is checked again for each one.
     """
     agency = db.session.get(Agency, agency_id)
-    if agency is None or agency.kind == AgencyKind.PERPETRATOR_PROGRAMME:
+    if agency is None or is_perpetrator_facing(agency.kind):
         return []
     rows = db.session.execute(
         select(Case.reference, ProgrammeEvent)
@@ -110,10 +112,12 @@ def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
     return [(reference, event) for reference, event in rows]
 
 
-def open_alerts_for_joining_agency(case: Case, agency_id: object) -> None:
-    """An agency newly involved in a case is alerted to the events on it it has not acknowledged."""
-    if case.id in _opened_without_events():
+def open_alerts_for_joining_agency(case: Case, agency: Agency) -> None:
+    """A survivor-side agency newly involved in a case is alerted to the events on it it has not
+    acknowledged."""
+    if case.id in _opened_without_events() or is_perpetrator_facing(agency.kind):
         return
+    agency_id = agency.id
     acknowledged = (select(EventAcknowledgement.event_id)
                     .where(EventAcknowledgement.event_id == ProgrammeEvent.id,
                            EventAcknowledgement.agency_id == agency_id).exists())

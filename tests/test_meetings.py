@@ -246,25 +246,35 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
     assert client.get(f"/actions/{action_id}").status_code == 403
 
 
-def test_the_review_of_open_actions_comes_25_at_a_time_and_logs_the_cases_it_shows(app, client, auth, people, make):
-    """An area's meetings carry thousands of open actions: the review shows them soonest deadline
-    first, 25 to a page, and records each case on the page shown."""
+def agree_actions(app: Any, client: Any, people: dict[str, Any], w: dict[str, Any], count: int, label: str,
+                  then: Any = None) -> None:
+    """The chair starts the world's meeting and agrees `count` actions for the police, a day apart
+    from SOON: the first 25 on the adult's case, the rest on the family's (so last by deadline)."""
     from riskhub.models.accounts import User
     from riskhub.operations import actions as action_ops
 
-    w = world(app, client, auth, people, make)
     meeting = w["meeting"]
     post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
     with app.app_context():
         chair = db.session.get(User, people["chair"])
         items = {i.case.reference: i
                  for i in db.session.scalars(select(AgendaItem).where(AgendaItem.case_id.is_not(None)))}
-        for n in range(26):  # the family's last, by deadline
+        for n in range(count):
             reference = w["adult"] if n < 25 else w["family"]
-            action_ops.agree_action(items[reference], action_ops.ActionPlan(
-                description=f"Review action {n:02d}", owner_agency_id=people["police_agency"], owner_user_id=None,
+            action = action_ops.agree_action(items[reference], action_ops.ActionPlan(
+                description=f"{label} {n:02d}", owner_agency_id=people["police_agency"], owner_user_id=None,
                 deadline=SOON + timedelta(days=n)), by=chair)
+            if then is not None:
+                then(n, action, chair)
         db.session.commit()
+
+
+def test_the_review_of_open_actions_comes_25_at_a_time_and_logs_the_cases_it_shows(app, client, auth, people, make):
+    """An area's meetings carry thousands of open actions: the review shows them soonest deadline
+    first, 25 to a page, and records each case on the page shown."""
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    agree_actions(app, client, people, w, 26, "Review action")
     post_form(client, f"/meetings/{meeting}/run/close", {}, page=f"/meetings/{meeting}")
     following, review = review_at_next_meeting(app, client, [people["police_agency"]])
 
@@ -319,26 +329,17 @@ def test_the_review_shows_only_actions_from_meetings_the_agency_was_invited_to(a
 def test_the_not_done_report_comes_25_at_a_time_and_logs_the_cases_it_shows(app, client, auth, people, make):
     """Actions the owning agency did not act on, for the steering group: soonest deadline first,
     25 to a page under a count, each case on the page shown recorded; other reasons left out."""
-    from riskhub.models.accounts import User
     from riskhub.models.meetings import ActionStatus, NotDoneReason
     from riskhub.operations import actions as action_ops
 
     w = world(app, client, auth, people, make)
-    meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        chair = db.session.get(User, people["chair"])
-        items = {i.case.reference: i
-                 for i in db.session.scalars(select(AgendaItem).where(AgendaItem.case_id.is_not(None)))}
-        for n in range(27):  # the family's is last by deadline; the 27th was not done for another reason
-            reference = w["adult"] if n < 25 else w["family"]
-            action = action_ops.agree_action(items[reference], action_ops.ActionPlan(
-                description=f"Escalate action {n:02d}", owner_agency_id=people["police_agency"], owner_user_id=None,
-                deadline=SOON + timedelta(days=n)), by=chair)
-            reason = NotDoneReason.AGENCY_DID_NOT_ACT if n < 26 else NotDoneReason.CIRCUMSTANCES_CHANGED
-            action_ops.update_action(action, status=ActionStatus.NOT_DONE, note="Not done", reason=reason,
-                                     version=action.version, by=chair)
-        db.session.commit()
+
+    def not_done(n: int, action: Any, chair: Any) -> None:  # the 27th was not done for another reason
+        reason = NotDoneReason.AGENCY_DID_NOT_ACT if n < 26 else NotDoneReason.CIRCUMSTANCES_CHANGED
+        action_ops.update_action(action, status=ActionStatus.NOT_DONE, note="Not done", reason=reason,
+                                 version=action.version, by=chair)
+
+    agree_actions(app, client, people, w, 27, "Escalate action", then=not_done)
 
     first = client.get("/actions/not-done").get_data(as_text=True)
     assert ("26 actions not done because the agency did not act. "

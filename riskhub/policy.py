@@ -162,10 +162,16 @@ def may_schedule_meetings(viewer: Viewer) -> bool:
     return Role.CHAIR in viewer.roles
 
 
+def meetings_limited_to_invitations_of(viewer: Viewer) -> uuid.UUID | None:
+    """The agency whose invitations decide which meetings the viewer sees, or None for chairs,
+    who see every meeting (lists of meetings' content filter by it in SQL)."""
+    return None if may_schedule_meetings(viewer) else viewer.agency_id
+
+
 def may_see_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.UUID]) -> bool:
     """Chairs, and staff of agencies invited to the meeting (they receive the agenda list)."""
-    return may_schedule_meetings(viewer) or (
-        may_work_cases(viewer) and viewer.agency_id in set(invited_agency_ids))
+    limit = meetings_limited_to_invitations_of(viewer)
+    return limit is None or (may_work_cases(viewer) and limit in set(invited_agency_ids))
 
 
 def may_view_case_at_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.UUID],

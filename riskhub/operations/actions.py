@@ -178,24 +178,27 @@ def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
                   .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
-def _carried(meeting: Meeting, agency_id: uuid.UUID) -> ColumnElement[bool]:
-    """Open actions agreed at earlier meetings that this agency was invited to (it heard them agreed)."""
-    earlier = (select(Meeting.id).join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id)
-               .where(Meeting.starts_at < meeting.starts_at, MeetingInvite.agency_id == agency_id))
+def _carried(meeting: Meeting, invited: uuid.UUID | None) -> ColumnElement[bool]:
+    """Open actions agreed at earlier meetings: those the agency `invited` was invited to, or all
+    of them (None: `policy.meetings_limited_to_invitations_of` a chair)."""
+    earlier = select(Meeting.id).where(Meeting.starts_at < meeting.starts_at)
+    if invited is not None:
+        earlier = earlier.join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id).where(
+            MeetingInvite.agency_id == invited)
     return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier)
 
 
-def carried_forward_count(meeting: Meeting, agency_id: uuid.UUID) -> int:
-    """How many open actions from earlier meetings this meeting reviews for an agency."""
+def carried_forward_count(meeting: Meeting, invited: uuid.UUID | None) -> int:
+    """How many open actions from earlier meetings this meeting reviews (see `_carried`)."""
     return db.session.scalar(
-        select(func.count()).select_from(SafetyAction).where(_carried(meeting, agency_id))) or 0
+        select(func.count()).select_from(SafetyAction).where(_carried(meeting, invited))) or 0
 
 
-def carried_forward(meeting: Meeting, agency_id: uuid.UUID, *, page: int = 1) -> list[ActionLine]:
-    """One page of the open actions agreed at earlier meetings the agency was invited to, reviewed
-    first at this one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
+def carried_forward(meeting: Meeting, invited: uuid.UUID | None, *, page: int = 1) -> list[ActionLine]:
+    """One page of the open actions from earlier meetings (see `_carried`), reviewed first at this
+    one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
     return _lines(
-        _line_query().where(_carried(meeting, agency_id))
+        _line_query().where(_carried(meeting, invited))
         .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )

@@ -86,10 +86,12 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                "may_chair": policy.may_schedule_meetings(viewer) and not meeting.closed,
                                "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
     if item.kind == ItemKind.ACTIONS_REVIEW:
-        total = action_ops.carried_forward_count(meeting, viewer.agency_id)
+        invited = policy.meetings_limited_to_invitations_of(viewer)
+        total = action_ops.carried_forward_count(meeting, invited)
         page, pages = requested_page(total, action_ops.ACTIONS_PER_PAGE)
-        context["carried"] = carried = action_ops.carried_forward(meeting, viewer.agency_id, page=page)
-        context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE)
+        context["carried"] = carried = action_ops.carried_forward(meeting, invited, page=page)
+        context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE,
+                       may_see_all_meetings=invited is None)
         action_ops.record_cases_listed(carried, "meeting.actions_review", by=current_user,
                                        purpose=f"meeting {meeting.reference}")
     if item.kind == ItemKind.CASE:

@@ -294,6 +294,23 @@ def test_two_people_editing_the_survivor_get_a_conflict_not_an_overwrite(app, cl
         assert case.survivor.family_name == "Ross-Hill"
 
 
+def test_the_case_page_offers_only_agencies_not_yet_involved_and_refuses_the_others(app, client, auth, people,
+                                                                                    make):
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("idva@example.org")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    offered = re.search(r'<select[^>]*name="agency".*?</select>', page, re.S)
+    assert offered and f'value="{people["police_agency"]}"' in offered.group(0)
+    assert f'value="{people["programme_agency"]}"' not in offered.group(0)
+    for refused in (str(people["programme_agency"]), "not-an-agency"):
+        response = post_form(client, f"/cases/{reference}/agencies", {"agency": refused},
+                             page=f"/cases/{reference}", follow_redirects=True)
+        assert response.status_code == 200 and "Choose an agency to involve." in response.get_data(as_text=True)
+    with app.app_context():
+        case = db.session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert set(case.agency_ids) == {people["idva_agency"], people["programme_agency"]}
+
+
 def test_agency_outside_the_case_learns_only_that_it_exists(app, client, auth, people, make):
     reference = make.case(people["idva"], survivor=("Secret", "Name", None))
     auth.login("police@example.org")

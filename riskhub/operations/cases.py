@@ -335,8 +335,8 @@ def notes_of(case: Case, *, include_confidential: bool) -> list[CaseNote]:
     return list(db.session.scalars(query.order_by(CaseNote.created_at)))
 
 
-def agencies_to_invite(case: Case) -> list[Agency]:
-    """Active agencies not yet involved in the case."""
+def agency_choices_to_invite(case: Case) -> list[tuple[str, str]]:
+    """Active agencies not yet involved in the case, as (id, name) choices, read as two columns."""
     involved = case.agency_ids
-    return [a for a in db.session.scalars(select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
-            if a.id not in involved]
+    rows = db.session.execute(select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.name))
+    return [(str(agency_id), name) for agency_id, name in rows if agency_id not in involved]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
+from flask import g
 from sqlalchemy import exists, select
 
 from riskhub import audit
@@ -44,20 +46,36 @@ def confirm_confidentiality(meeting: Meeting, row: Attendance, *, by: User) -> N
     if row.confidentiality_confirmed_at is None:
         row.confidentiality_confirmed_at = utcnow()
         db.session.flush()
+        if row.user_id is not None:  # asked again, of the database, which a rollback would undo
+            _confirmed_this_request().pop((meeting.id, row.user_id), None)
         audit.record("meeting.confidentiality", actor=audit.actor_for(by), object_type="meeting",
                      object_id=meeting.id)
+
+
+def _confirmed_this_request() -> dict[tuple[uuid.UUID, uuid.UUID], bool]:
+    """What this request already learned from the database about who has confirmed (a request
+    asks twice when the agenda view shows a case: the view, then the gate)."""
+    if "confidentiality_confirmed" not in g:
+        g.confidentiality_confirmed = {}
+    known: dict[tuple[uuid.UUID, uuid.UUID], bool] = g.confidentiality_confirmed
+    return known
 
 
 def has_confirmed(meeting: Meeting, user: User) -> bool:
     """No case content is shown to an attendee before they confirm confidentiality.
 
-    Asked of the database (one lookup among the meeting's attendance rows, by its index on the
-    meeting), not of the meeting's attendance list, which the agenda and the agenda view would
-    otherwise load with every attendee's agency.
+    Asked of the database once per request (one lookup among the meeting's attendance rows, by
+    its index on the meeting), not of the meeting's attendance list, which the agenda and the
+    agenda view would otherwise load with every attendee's agency; a confirmation recorded in the
+    request makes it ask again.
     """
-    return bool(db.session.scalar(select(exists().where(
-        Attendance.meeting_id == meeting.id, Attendance.user_id == user.id,
-        Attendance.confidentiality_confirmed_at.is_not(None)))))
+    known = _confirmed_this_request()
+    key = (meeting.id, user.id)
+    if key not in known:
+        known[key] = bool(db.session.scalar(select(exists().where(
+            Attendance.meeting_id == meeting.id, Attendance.user_id == user.id,
+            Attendance.confidentiality_confirmed_at.is_not(None)))))
+    return known[key]
 
 
 def start_meeting(meeting: Meeting, *, by: User) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -11,9 +12,11 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, charts, policy
 from riskhub.assessments import LEVEL_LABELS
+from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
 from riskhub.lifecycle import commit_then_render
+from riskhub.models.accounts import Agency
 from riskhub.models.cases import Case
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
@@ -129,7 +132,7 @@ def show(reference: str) -> str:
     referrals = referral_ops.referrals_of(case)
     contact_tasks = contact_ops.tasks_of_case(case.id)
     invite = InviteAgencyForm()
-    invite.agency.choices = [(str(a.id), a.name) for a in case_ops.agencies_to_invite(case)]
+    invite.agency.choices = case_ops.agency_choices_to_invite(case)
     return commit_then_render(
         "cases/show.html", case=case, sections=sections, contact=contact, viewer=viewer, policy=policy,
         history=history, latest=latest, superseded=assessment_ops.superseded_ids(history),
@@ -159,10 +162,9 @@ def invite_agency(reference: str) -> Response:
     """Involve another agency in the case (recorded in the case and the access log)."""
     case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.involve")
     form = InviteAgencyForm()
-    choices = {str(a.id): a for a in case_ops.agencies_to_invite(case)}
-    form.agency.choices = [(k, a.name) for k, a in choices.items()]
-    if form.validate_on_submit():
-        agency = choices[form.agency.data]
+    form.agency.choices = case_ops.agency_choices_to_invite(case)
+    agency = db.session.get(Agency, uuid.UUID(form.agency.data)) if form.validate_on_submit() else None
+    if agency is not None:  # one of the choices: an active agency not yet involved
         case_ops.involve_agency(case, agency, by=current_user)
         flash(f"{agency.name} is now involved in {case.reference}.", "success")
     else:

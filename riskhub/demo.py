@@ -145,6 +145,9 @@ def _demo_meetings(users: dict[str, User], agencies: dict[str, Agency]) -> None:
     actions.agree_action(first, actions.ActionPlan(
         "Review the safety plan with her", users["idva@demo.riskhub.test"].agency_id, None,
         start.date() + timedelta(days=30)), by=chair)
+    actions.agree_action(first, actions.ActionPlan(
+        "Support her application for a place at the Eastvale refuge", users["idva@demo.riskhub.test"].agency_id,
+        None, start.date() + timedelta(days=14), survivor_only=True), by=chair)
     meeting_run.mark_heard(first, by=chair)
     meeting_run.close_meeting(past, by=chair)
     # Demo history: that meeting took place three weeks ago, so its first action is now overdue.

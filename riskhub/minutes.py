@@ -60,8 +60,10 @@ def _case_minutes(item: AgendaItem, sections: frozenset[str], actions: list[Safe
 def minutes_for(meeting: Meeting, viewer: policy.Viewer) -> MinutesCopy:
     """Assemble the copy this viewer may hold."""
     sections = policy.visible_sections(viewer, (policy.SECTION_MINUTES, policy.SECTION_SURVIVOR_MINUTES,
-                                                policy.SECTION_ASSESSMENTS, policy.SECTION_ACTIONS))
-    actions = [a for a in action_ops.actions_of_meeting(meeting.id)]
+                                                policy.SECTION_ASSESSMENTS, policy.SECTION_ACTIONS,
+                                                policy.SECTION_SURVIVOR_ACTIONS))
+    actions = action_ops.actions_of_meeting(
+        meeting.id, survivor_side=policy.SECTION_SURVIVOR_ACTIONS in sections)
     attendees: dict[str, list[Attendance]] = {}
     for row in meeting.attendance:
         if row.kind == AttendanceKind.ATTENDEE:
@@ -125,5 +127,6 @@ def minutes_pdf(copy: MinutesCopy) -> bytes:
         line(f"Informs the survivor: {case.informs_survivor or 'Not named'}")
         for action in case.actions:
             owner = action.owner_agency.name + (f", {action.owner_user.name}" if action.owner_user else "")
-            line(f"Action: {action.description} (owner {owner}; deadline {action.deadline:%d %B %Y})")
+            marking = "Survivor-side only action" if action.survivor_only else "Action"
+            line(f"{marking}: {action.description} (owner {owner}; deadline {action.deadline:%d %B %Y})")
     return bytes(pdf.output())

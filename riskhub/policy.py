@@ -26,6 +26,7 @@ SECTION_NOTES = "notes"
 SECTION_EVENTS = "programme_events"
 SECTION_REFERRALS = "referrals"
 SECTION_ACTIONS = "actions"
+SECTION_SURVIVOR_ACTIONS = "survivor_actions"  # actions agreed as survivor-side only
 SECTION_MINUTES = "minutes"
 SECTION_SURVIVOR_MINUTES = "survivor_minutes"
 SECTION_SHARING = "information_sharing"  # sharing records made on the perpetrator side
@@ -37,6 +38,7 @@ SURVIVOR_ONLY_SECTIONS = frozenset({
     SECTION_CONFIDENTIAL_NOTES,
     SECTION_SURVIVOR_MINUTES,
     SECTION_SURVIVOR_SHARING,
+    SECTION_SURVIVOR_ACTIONS,
 })
 
 
@@ -157,6 +159,11 @@ def may_view_section(viewer: Viewer, section: str) -> bool:
     return section in visible_sections(viewer, {section})
 
 
+def may_see_survivor_actions(viewer: Viewer) -> bool:
+    """Actions agreed as survivor-side only are listed, counted and copied to the survivor side only."""
+    return may_view_section(viewer, SECTION_SURVIVOR_ACTIONS)
+
+
 def may_schedule_meetings(viewer: Viewer) -> bool:
     """Chairs and coordinators schedule meetings, build agendas and run them."""
     return Role.CHAIR in viewer.roles
@@ -181,8 +188,11 @@ def may_view_case_at_meeting(viewer: Viewer, invited_agency_ids: Iterable[uuid.U
     return confirmed_confidentiality and may_see_meeting(viewer, invited_agency_ids)
 
 
-def may_update_action(viewer: Viewer, owner_agency_id: uuid.UUID) -> bool:
-    """The owner agency's staff report progress; chairs may record it for them."""
+def may_update_action(viewer: Viewer, owner_agency_id: uuid.UUID, survivor_only: bool) -> bool:
+    """The owner agency's staff report progress; chairs may record it for them. A survivor-side
+    only action is never opened by a perpetrator-facing user."""
+    if survivor_only and not may_see_survivor_actions(viewer):
+        return False
     return viewer.agency_id == owner_agency_id or may_schedule_meetings(viewer)
 
 

@@ -246,6 +246,65 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
     assert client.get(f"/actions/{action_id}").status_code == 403
 
 
+def test_a_survivor_side_only_action_never_reaches_the_perpetrator_facing_side(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    url, add = f"/meetings/{meeting}/run?item={item_id}", f"/meetings/{meeting}/run/{item_id}/actions"
+    secret = {"description": "REFUGE-PLACE-7731 in Northtown", "deadline": SOON.isoformat(), "owner_user": "",
+              "survivor_only": "y"}
+    refused = post_form(client, add, {**secret, "owner_agency": str(people["programme_agency"])}, page=url)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'href="#owner_agency"' in html
+    assert "A survivor-side only action must be owned by a survivor-side agency" in html
+    assert "REFUGE-PLACE-7731 in Northtown" in html  # what the chair typed is kept
+    assert post_form(client, add, {**secret, "owner_agency": str(people["idva_agency"])}, page=url).status_code == 302
+    assert post_form(client, add, {"description": "Shared action 7731", "deadline": SOON.isoformat(), "owner_user": "",
+                                   "owner_agency": str(people["police_agency"])}, page=url).status_code == 302
+    post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
+    with app.app_context():
+        secret_id = db.session.scalars(select(SafetyAction.id).where(SafetyAction.survivor_only.is_(True))).one()
+    auth.logout()
+
+    auth.login("idva@example.org")
+    case_page = client.get(f"/cases/{w['adult']}").get_data(as_text=True)
+    assert "REFUGE-PLACE-7731" in case_page and "Survivor-side only" in case_page
+    assert "REFUGE-PLACE-7731" in client.get("/actions/agency").get_data(as_text=True)
+    auth.logout()
+
+    auth.login("programme@example.org")
+    case_page = client.get(f"/cases/{w['adult']}").get_data(as_text=True)
+    assert "Shared action 7731" in case_page and "REFUGE-PLACE-7731" not in case_page
+    minutes = client.get(f"/meetings/{meeting}/minutes").get_data(as_text=True)
+    assert "Shared action 7731" in minutes and "REFUGE-PLACE-7731" not in minutes
+    assert client.get(f"/actions/{secret_id}").status_code == 404
+    auth.logout()
+    with app.app_context():
+        views = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "case.view", AccessLogEntry.case_ref == w["adult"])).all()
+        by_user = {e.user_id: e.sections.split(",") for e in views}
+        assert "survivor_actions" in by_user[people["idva"]] and "survivor_actions" not in by_user[people["programme"]]
+        denied = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "action.view", AccessLogEntry.outcome == "denied")).all()
+        assert [e.user_id for e in denied] == [people["programme"]]
+
+    # A perpetrator-facing chair reviews the open actions without it; the police chair sees both.
+    make.user("programme-chair@example.org", people["programme_agency"], ("chair", "practitioner"))
+    auth.login("programme-chair@example.org")
+    later, review = review_at_next_meeting(app, client, [people["programme_agency"], people["idva_agency"]])
+    page = client.get(f"/meetings/{later}/run?item={review}").get_data(as_text=True)
+    assert "1 open action from earlier meetings" in page
+    assert "Shared action 7731" in page and "REFUGE-PLACE-7731" not in page
+    auth.logout()
+    auth.login("chair@example.org")
+    post_form(client, f"/meetings/{later}/confidentiality?next=run", {}, page=f"/meetings/{later}")
+    page = client.get(f"/meetings/{later}/run?item={review}").get_data(as_text=True)
+    assert "2 open actions from earlier meetings" in page and "REFUGE-PLACE-7731" in page
+
+
 def agree_actions(app: Any, client: Any, people: dict[str, Any], w: dict[str, Any], count: int, label: str,
                   then: Any = None) -> None:
     """The chair starts the world's meeting and agrees `count` actions for the police, a day apart

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -68,11 +69,12 @@ class MinutesForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    description = TextAreaField("Action", validators=[
+    description = TextAreaField("Action (shared with every agency unless survivor-side only)", validators=[
         InputRequired("Describe the action"), Length(max=2000, message="Action must be 2000 characters or fewer")])
     owner_agency = SelectField("Owner agency", validators=[InputRequired("Choose the owner agency")])
     owner_user = SelectField("Owner person (optional)", validators=[Optional()])
     deadline = DateField("Deadline", format="%Y-%m-%d", validators=[InputRequired("Enter the deadline as YYYY-MM-DD")])
+    survivor_only = BooleanField("Survivor-side only: never shown to perpetrator-facing agencies")
 
 
 class ActionUpdateForm(FlaskForm):

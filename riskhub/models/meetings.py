@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from riskhub.crypto import CASE_CONTENT, SURVIVOR_CONTACT
@@ -172,6 +172,9 @@ class SafetyAction(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     description_enc: Mapped[bytes] = mapped_column(LargeBinary)
     completion_note_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # Survivor-side only (a refuge place, a sanctuary scheme at her new address): never listed,
+    # counted or copied to a perpetrator-facing user; owned by a survivor-side agency.
+    survivor_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     description = Encrypted(CASE_CONTENT)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select, true
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -17,7 +17,7 @@ from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, MeetingIn
 from riskhub.operations import OperationError
 from riskhub.operations.cases import check_version
 from riskhub.operations.meetings import ensure_open
-from riskhub.policy import SECTION_ACTIONS
+from riskhub.policy import SECTION_ACTIONS, SECTION_SURVIVOR_ACTIONS, is_perpetrator_facing
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 # Open actions come a page at a time: a busy practitioner or agency can own hundreds.
@@ -30,6 +30,7 @@ class ActionPlan:
     owner_agency_id: uuid.UUID
     owner_user_id: uuid.UUID | None
     deadline: date
+    survivor_only: bool = False
 
 
 def agree_action(item: AgendaItem, plan: ActionPlan, *, by: User) -> SafetyAction:
@@ -44,18 +45,28 @@ def agree_action(item: AgendaItem, plan: ActionPlan, *, by: User) -> SafetyActio
         raise OperationError("The deadline cannot be before the meeting", "deadline")
     if plan.owner_agency_id not in item.case.agency_ids:
         raise OperationError("The owner must be an agency involved in the case", "owner_agency")
+    owner_agency = db.session.get(Agency, plan.owner_agency_id)
+    if plan.survivor_only and (owner_agency is None or is_perpetrator_facing(owner_agency.kind)):
+        raise OperationError("A survivor-side only action must be owned by a survivor-side agency", "owner_agency")
     if plan.owner_user_id is not None:
         owner = db.session.get(User, plan.owner_user_id)
         if owner is None or owner.agency_id != plan.owner_agency_id:
             raise OperationError("The owner person must work for the owner agency", "owner_user")
     action = SafetyAction(case_id=item.case.id, meeting_id=meeting.id, owner_agency_id=plan.owner_agency_id,
-                          owner_user_id=plan.owner_user_id, deadline=plan.deadline, status=ActionStatus.OPEN)
+                          owner_user_id=plan.owner_user_id, deadline=plan.deadline, status=ActionStatus.OPEN,
+                          survivor_only=plan.survivor_only)
     action.description = plan.description.strip()
     db.session.add(action)
     db.session.flush()
     audit.record("action.create", actor=audit.actor_for(by), object_type="safety_action", object_id=action.id,
-                 case_ref=item.case.reference)
+                 case_ref=item.case.reference, purpose="survivor-side only" if plan.survivor_only else None)
     return action
+
+
+def shown(survivor_side: bool) -> ColumnElement[bool]:
+    """The actions a list may hold: every one for the survivor side (`policy.may_see_survivor_actions`),
+    none agreed as survivor-side only otherwise. Every list, count and copy of actions filters by it."""
+    return true() if survivor_side else SafetyAction.survivor_only.is_(False)
 
 
 def may_update(action: SafetyAction, user: User) -> bool:
@@ -96,11 +107,12 @@ def _owned_by(user: User | None, agency: Agency | None) -> ColumnElement[bool]:
     return SafetyAction.owner_agency_id == agency.id
 
 
-def open_counts(*, today: date, user: User | None = None, agency: Agency | None = None) -> OpenCounts:
+def open_counts(*, today: date, survivor_side: bool, user: User | None = None,
+                agency: Agency | None = None) -> OpenCounts:
     """Counted in SQL over the owner's open actions (the dashboard and each page's summary)."""
     total, overdue = db.session.execute(
         select(func.count(), func.count(case((SafetyAction.deadline < today, 1))))
-        .where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
+        .where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES), shown(survivor_side))
     ).one()
     return OpenCounts(open=total, overdue=overdue)
 
@@ -120,6 +132,7 @@ class ActionLine:
     owner_agency: str
     owner_person: str | None
     status_reported_on: date | None
+    survivor_only: bool
 
     @property
     def is_open(self) -> bool:
@@ -140,90 +153,98 @@ def _lines(query: Select[Any]) -> list[ActionLine]:
             description=SafetyAction.description.read(row.description_enc, row.id) or "",
             case_reference=row.reference, owner_agency_id=row.owner_agency_id, owner_agency=row.name,
             owner_person=names.get(row.owner_user_id) if row.owner_user_id is not None else None,
-            status_reported_on=row.status_reported_on,
+            status_reported_on=row.status_reported_on, survivor_only=row.survivor_only,
         ))
     return lines
 
 
 def record_cases_listed(lines: list[ActionLine], action: str, *, by: User, purpose: str | None = None) -> None:
-    """One access-log entry for each case whose actions a list shows (its actions section)."""
+    """One access-log entry for each case whose actions a list shows (its actions section, and
+    its survivor-side actions section where one of them is shown)."""
     actor = audit.actor_for(by)
+    survivor_side = {line.case_reference for line in lines if line.survivor_only}
     for reference in sorted({line.case_reference for line in lines}):
-        audit.record(action, actor=actor, object_type="case", case_ref=reference,
-                     sections=(SECTION_ACTIONS,), purpose=purpose)
+        sections = (SECTION_ACTIONS, SECTION_SURVIVOR_ACTIONS) if reference in survivor_side else (SECTION_ACTIONS,)
+        audit.record(action, actor=actor, object_type="case", case_ref=reference, sections=sections,
+                     purpose=purpose)
 
 
 def _line_query() -> Select[Any]:
     columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
                           SafetyAction.description_enc, SafetyAction.owner_agency_id, SafetyAction.owner_user_id,
-                          SafetyAction.status_reported_on, Case.reference, Agency.name, User.name_enc]
+                          SafetyAction.status_reported_on, SafetyAction.survivor_only, Case.reference, Agency.name,
+                          User.name_enc]
     return (select(*columns)
             .join(Case, Case.id == SafetyAction.case_id)
             .join(Agency, Agency.id == SafetyAction.owner_agency_id)
             .outerjoin(User, User.id == SafetyAction.owner_user_id))
 
 
-def open_actions(*, page: int, user: User | None = None, agency: Agency | None = None) -> list[ActionLine]:
+def open_actions(*, page: int, survivor_side: bool, user: User | None = None,
+                 agency: Agency | None = None) -> list[ActionLine]:
     """One page of the owner's open actions (a person's or an agency's), soonest deadline, so
     overdue, first."""
     return _lines(
-        _line_query().where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES))
+        _line_query().where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES), shown(survivor_side))
         .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )
 
 
-def actions_of_case(case_id: uuid.UUID) -> list[ActionLine]:
-    return _lines(_line_query().where(SafetyAction.case_id == case_id)
+def actions_of_case(case_id: uuid.UUID, *, survivor_side: bool) -> list[ActionLine]:
+    return _lines(_line_query().where(SafetyAction.case_id == case_id, shown(survivor_side))
                   .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
-def _carried(meeting: Meeting, invited: uuid.UUID | None) -> ColumnElement[bool]:
+def _carried(meeting: Meeting, invited: uuid.UUID | None, survivor_side: bool) -> ColumnElement[bool]:
     """Open actions agreed at earlier meetings: those the agency `invited` was invited to, or all
     of them (None: `policy.meetings_limited_to_invitations_of` a chair)."""
     earlier = select(Meeting.id).where(Meeting.starts_at < meeting.starts_at)
     if invited is not None:
         earlier = earlier.join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id).where(
             MeetingInvite.agency_id == invited)
-    return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier)
+    return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier) & shown(survivor_side)
 
 
-def carried_forward_count(meeting: Meeting, invited: uuid.UUID | None) -> int:
+def carried_forward_count(meeting: Meeting, invited: uuid.UUID | None, *, survivor_side: bool) -> int:
     """How many open actions from earlier meetings this meeting reviews (see `_carried`)."""
     return db.session.scalar(
-        select(func.count()).select_from(SafetyAction).where(_carried(meeting, invited))) or 0
+        select(func.count()).select_from(SafetyAction).where(_carried(meeting, invited, survivor_side))) or 0
 
 
-def carried_forward(meeting: Meeting, invited: uuid.UUID | None, *, page: int = 1) -> list[ActionLine]:
+def carried_forward(meeting: Meeting, invited: uuid.UUID | None, *, survivor_side: bool,
+                    page: int = 1) -> list[ActionLine]:
     """One page of the open actions from earlier meetings (see `_carried`), reviewed first at this
     one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
     return _lines(
-        _line_query().where(_carried(meeting, invited))
+        _line_query().where(_carried(meeting, invited, survivor_side))
         .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )
 
 
-def _not_done_by_agency() -> ColumnElement[bool]:
+def _not_done_by_agency(survivor_side: bool) -> ColumnElement[bool]:
     return ((SafetyAction.status == ActionStatus.NOT_DONE)
-            & (SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT))
+            & (SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT) & shown(survivor_side))
 
 
-def not_done_by_agency_count() -> int:
+def not_done_by_agency_count(*, survivor_side: bool) -> int:
     """How many actions were not done because the agency did not act (the report's summary)."""
-    return db.session.scalar(select(func.count()).select_from(SafetyAction).where(_not_done_by_agency())) or 0
+    return db.session.scalar(
+        select(func.count()).select_from(SafetyAction).where(_not_done_by_agency(survivor_side))) or 0
 
 
-def not_done_by_agency(*, page: int = 1) -> list[ActionLine]:
+def not_done_by_agency(*, survivor_side: bool, page: int = 1) -> list[ActionLine]:
     """One page of the actions not done because the agency did not act, for escalation to the
     steering group: soonest deadline first."""
     return _lines(
-        _line_query().where(_not_done_by_agency())
+        _line_query().where(_not_done_by_agency(survivor_side))
         .order_by(SafetyAction.deadline, SafetyAction.id)
         .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
     )
 
 
-def actions_of_meeting(meeting_id: uuid.UUID) -> list[SafetyAction]:
-    return list(db.session.scalars(select(SafetyAction).where(SafetyAction.meeting_id == meeting_id)
+def actions_of_meeting(meeting_id: uuid.UUID, *, survivor_side: bool) -> list[SafetyAction]:
+    return list(db.session.scalars(select(SafetyAction).where(SafetyAction.meeting_id == meeting_id,
+                                                             shown(survivor_side))
                                    .order_by(SafetyAction.deadline)))

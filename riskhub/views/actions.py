@@ -31,9 +31,10 @@ def _case_workers_only() -> None:
 def _open_actions(title: str, *, user: User | None = None, agency: Agency | None = None) -> str:
     """A page of a person's or an agency's open actions, overdue first, with how many there are."""
     today = date.today()
-    counts = ops.open_counts(today=today, user=user, agency=agency)
+    survivor_side = policy.may_see_survivor_actions(access.current_viewer())
+    counts = ops.open_counts(today=today, user=user, agency=agency, survivor_side=survivor_side)
     page, pages = requested_page(counts.open, ops.ACTIONS_PER_PAGE)
-    actions = ops.open_actions(page=page, user=user, agency=agency)
+    actions = ops.open_actions(page=page, user=user, agency=agency, survivor_side=survivor_side)
     ops.record_cases_listed(actions, "actions.list", by=current_user)
     return commit_then_render("actions/list.html", actions=actions, title=title, today=today, counts=counts,
                               page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE)
@@ -52,10 +53,11 @@ def agency() -> str:
 @bp.route("/not-done")
 def not_done() -> str:
     """The chair's report of actions not done because the agency did not act, a page at a time."""
-    access.require(policy.may_schedule_meetings, "actions.report.denied")
-    total = ops.not_done_by_agency_count()
+    viewer = access.require(policy.may_schedule_meetings, "actions.report.denied")
+    survivor_side = policy.may_see_survivor_actions(viewer)
+    total = ops.not_done_by_agency_count(survivor_side=survivor_side)
     page, pages = requested_page(total, ops.ACTIONS_PER_PAGE)
-    actions = ops.not_done_by_agency(page=page)
+    actions = ops.not_done_by_agency(page=page, survivor_side=survivor_side)
     ops.record_cases_listed(actions, "actions.report", by=current_user)
     return commit_then_render("actions/list.html", actions=actions, today=date.today(), counts=None,
                               report_total=total, page=page, pages=pages, per_page=ops.ACTIONS_PER_PAGE,
@@ -69,12 +71,15 @@ def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
     if action is None:
         abort(404)
     viewer = access.current_viewer()
-    if not policy.may_update_action(viewer, action.owner_agency_id):
+    if not policy.may_update_action(viewer, action.owner_agency_id, action.survivor_only):
         audit.record("action.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
                      object_type="safety_action", object_id=action.id, case_ref=action.case.reference)
-        abort(403)
+        # A survivor-side only action is not acknowledged to exist across the firewall.
+        abort(404 if action.survivor_only and not policy.may_see_survivor_actions(viewer) else 403)
     audit.record("action.view", actor=audit.actor_for(current_user), object_type="safety_action",
-                 object_id=action.id, case_ref=action.case.reference, sections=(policy.SECTION_ACTIONS,))
+                 object_id=action.id, case_ref=action.case.reference,
+                 sections=(policy.SECTION_ACTIONS, policy.SECTION_SURVIVOR_ACTIONS) if action.survivor_only
+                 else (policy.SECTION_ACTIONS,))
     form = ActionUpdateForm()
     status = 200
     if form.validate_on_submit():

@@ -36,7 +36,7 @@ CASE_PAGE_SECTIONS = (
     policy.SECTION_SUMMARY, policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS,
     policy.SECTION_SURVIVOR_CONTACT, policy.SECTION_ASSESSMENTS, policy.SECTION_EVENTS,
     policy.SECTION_REFERRALS, policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES, policy.SECTION_ACTIONS,
-    policy.SECTION_SHARING, policy.SECTION_SURVIVOR_SHARING,
+    policy.SECTION_SURVIVOR_ACTIONS, policy.SECTION_SHARING, policy.SECTION_SURVIVOR_SHARING,
 )
 
 
@@ -144,7 +144,8 @@ def show(reference: str) -> str:
         alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
-        actions=action_ops.actions_of_case(case.id), today=date.today(),
+        actions=action_ops.actions_of_case(case.id, survivor_side=policy.SECTION_SURVIVOR_ACTIONS in sections),
+        today=date.today(),
         partner_contact=contact_ops.contact_in_place(contact_tasks),
         my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
         invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),

@@ -30,7 +30,9 @@ def dashboard() -> str:
         audit.record("case.alerts", actor=actor, object_type="case", case_ref=reference,
                      sections=(policy.SECTION_EVENTS,))
     today = date.today()
-    mine = action_ops.open_counts(today=today, user=current_user) if policy.may_work_cases(viewer) else None
+    survivor_side = policy.may_see_survivor_actions(viewer)
+    mine = (action_ops.open_counts(today=today, user=current_user, survivor_side=survivor_side)
+            if policy.may_work_cases(viewer) else None)
     return commit_then_render(
         "main/dashboard.html",
         alerts=alerts,

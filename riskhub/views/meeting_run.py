@@ -34,8 +34,8 @@ bp = Blueprint("meeting_run", __name__, url_prefix="/meetings/<reference>/run")
 Page = str | Response | tuple[str, int] | tuple[Response, int]
 
 MEETING_SECTIONS = (policy.SECTION_SUMMARY, policy.SECTION_ASSESSMENTS, policy.SECTION_PEOPLE,
-                    policy.SECTION_EVENTS, policy.SECTION_ACTIONS, policy.SECTION_MINUTES,
-                    policy.SECTION_SURVIVOR_MINUTES)
+                    policy.SECTION_EVENTS, policy.SECTION_ACTIONS, policy.SECTION_SURVIVOR_ACTIONS,
+                    policy.SECTION_MINUTES, policy.SECTION_SURVIVOR_MINUTES)
 
 
 @bp.before_request
@@ -87,9 +87,11 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
     if item.kind == ItemKind.ACTIONS_REVIEW:
         invited = policy.meetings_limited_to_invitations_of(viewer)
-        total = action_ops.carried_forward_count(meeting, invited)
+        survivor_side = policy.may_see_survivor_actions(viewer)
+        total = action_ops.carried_forward_count(meeting, invited, survivor_side=survivor_side)
         page, pages = requested_page(total, action_ops.ACTIONS_PER_PAGE)
-        context["carried"] = carried = action_ops.carried_forward(meeting, invited, page=page)
+        context["carried"] = carried = action_ops.carried_forward(meeting, invited, page=page,
+                                                                  survivor_side=survivor_side)
         context.update(carried_total=total, page=page, pages=pages, per_page=action_ops.ACTIONS_PER_PAGE,
                        may_see_all_meetings=invited is None)
         action_ops.record_cases_listed(carried, "meeting.actions_review", by=current_user,
@@ -105,7 +107,8 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
             children=item.case.people_in_role(PersonRole.CHILD),
-            events=event_ops.events_of(item.case)[:10], case_actions=action_ops.actions_of_case(item.case.id),
+            events=event_ops.events_of(item.case)[:10], case_actions=action_ops.actions_of_case(
+                item.case.id, survivor_side=policy.SECTION_SURVIVOR_ACTIONS in sections),
             minutes_form=minutes_form, action_form=action_form or _action_form(item),
         )
     return commit_then_render("meetings/run.html", **context), status
@@ -170,6 +173,8 @@ def add_action(reference: str, item_id: uuid.UUID) -> Page:
             description=form.description.data or "", owner_agency_id=uuid.UUID(form.owner_agency.data),
             owner_user_id=uuid.UUID(form.owner_user.data) if form.owner_user.data else None,
             deadline=form.deadline.data,
+            # Only a user the firewall lets see such actions may agree one.
+            survivor_only=bool(form.survivor_only.data) and policy.may_see_survivor_actions(access.current_viewer()),
         )
         try:
             with attempt():

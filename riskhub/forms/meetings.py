@@ -69,7 +69,7 @@ class MinutesForm(FlaskForm):
 
 
 class ActionForm(FlaskForm):
-    description = TextAreaField("Action (shared with every agency unless survivor-side only)", validators=[
+    description = TextAreaField("Action", validators=[
         InputRequired("Describe the action"), Length(max=2000, message="Action must be 2000 characters or fewer")])
     owner_agency = SelectField("Owner agency", validators=[InputRequired("Choose the owner agency")])
     owner_user = SelectField("Owner person (optional)", validators=[Optional()])

@@ -64,11 +64,15 @@ def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Vie
 
 
 def load_case(reference: str, sections: Iterable[str], action: str = "case.view",
-              also: Iterable[ORMOption] = ()) -> tuple[Case, frozenset[str]]:
+              also: Iterable[ORMOption] = (),
+              permission: tuple[Callable[[policy.Viewer], bool], str] | None = None) -> tuple[Case, frozenset[str]]:
     """Load a case for the current user, or abort 404/403; log which sections are shown.
 
     Returns the case and the sections this user may see; templates show only those. `also`
     loads more of the case in the same round (the case page's workers and status history).
+    `permission` is the rule for what the page does with the case (a form) and the action its
+    refusal is logged as: a user it refuses gets 403 and only the refusal is logged, never a
+    view of the case.
     """
     case = db.session.scalar(
         select(Case)
@@ -86,31 +90,34 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
                      object_id=case.id, case_ref=case.reference)
         raise CaseNotShared(case.reference, sorted(i.agency.name for i in case.involvements),
                             policy.may_take_emergency_access(viewer, case.agency_ids))
+    if permission is not None:
+        may_in_case(permission[0], case, permission[1])
     shown = policy.visible_sections(viewer, sections)
     audit.record(action, actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
                  sections=shown, purpose="emergency access" if grant is not None else None)
     return case, shown
 
 
+def earlier_case_reference(case: Case, earlier: Referral) -> str | None:
+    """The reference of the case an earlier referral of the same pair was made in, for a page
+    about `case`: given and logged against that case if the user's agency is involved in it;
+    None where it is not, and the page says only that it was in another case."""
+    if earlier.case_id == case.id:
+        return case.reference
+    other = earlier.case
+    if not policy.may_view_case(current_viewer(), other.agency_ids):
+        return None
+    audit.record("case.repeat_of", actor=audit.actor_for(current_user), object_type="case",
+                 object_id=other.id, case_ref=other.reference, sections=(policy.SECTION_REFERRALS,),
+                 purpose=f"repeat in {case.reference}")
+    return other.reference
+
+
 def earlier_cases_of_repeats(case: Case, referrals: Iterable[Referral]) -> dict[uuid.UUID, str | None]:
-    """For each referral of `case` that repeats one made in another case: that case's reference if
-    the user's agency is involved in it, logged against that case; None where it is not, and the
-    page says only that the earlier referral was in another case."""
-    viewer = current_viewer()
-    found: dict[uuid.UUID, str | None] = {}
-    for referral in referrals:
-        earlier = referral.repeat_of
-        if earlier is None or earlier.case_id == case.id:
-            continue
-        other = earlier.case
-        if not policy.may_view_case(viewer, other.agency_ids):
-            found[referral.id] = None
-            continue
-        found[referral.id] = other.reference
-        audit.record("case.repeat_of", actor=audit.actor_for(current_user), object_type="case",
-                     object_id=other.id, case_ref=other.reference, sections=(policy.SECTION_REFERRALS,),
-                     purpose=f"repeat in {case.reference}")
-    return found
+    """For each referral of `case` that repeats one made in another case: that case's reference
+    where the user may see it (`earlier_case_reference`), else None."""
+    return {referral.id: earlier_case_reference(case, referral.repeat_of) for referral in referrals
+            if referral.repeat_of is not None and referral.repeat_of.case_id != case.id}
 
 
 def may_in_case(allowed: Callable[[policy.Viewer], bool], case: Case, action: str) -> policy.Viewer:

@@ -157,3 +157,52 @@ def test_auditor_and_admin_are_denied_case_work(client: FlaskClient, people: dic
         other = client.application.test_client()
         sign_in(other, email)
         assert other.get("/cases/").status_code == 403
+
+
+def _case_entries(app: Flask, reference: str) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(e.action, e.outcome) for e in db.session.scalars(
+            select(AccessLogEntry).where(AccessLogEntry.case_ref == reference).order_by(AccessLogEntry.seq))]
+
+
+def test_a_refused_form_is_not_recorded_as_a_view_of_the_case(app: Flask, client: FlaskClient, auth: Any,
+                                                               people: dict[str, Any], make: Any) -> None:
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    before = _case_entries(app, reference)
+    auth.login("programme@example.org")
+    assert client.get(f"/cases/{reference}/survivor").status_code == 403
+    assert client.get(f"/cases/{reference}/contact").status_code == 403
+    assert client.get(f"/cases/{reference}/assessments/new/survivor").status_code == 403
+    auth.logout()
+    auth.login("idva@example.org")
+    assert client.get(f"/cases/{reference}/events/new").status_code == 403
+    new = _case_entries(app, reference)[len(before):]
+    assert new == [("case.edit.denied", "denied"), ("case.edit.denied", "denied"),
+                   ("assessment.denied", "denied"), ("event.denied", "denied")]
+
+
+def test_auditors_and_admins_get_no_case_content_on_the_dashboard(app: Flask, client: FlaskClient, auth: Any,
+                                                                    people: dict[str, Any], make: Any) -> None:
+    from datetime import date
+
+    make.user("idva-ig@example.org", people["idva_agency"], ("auditor",))
+    make.user("idva-admin@example.org", people["idva_agency"], ("admin",))
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("programme@example.org")
+    page = client.get(f"/cases/{reference}/events/new").get_data(as_text=True)
+    response = client.post(f"/cases/{reference}/events/new", data={
+        "csrf_token": _CSRF.search(page).group(1), "kind": "disclosure", "occurred_on": date.today().isoformat(),
+        "note": "Disclosed a new threat"})
+    assert response.status_code == 302
+    auth.logout()
+    auth.login("idva@example.org")
+    assert reference in client.get("/").get_data(as_text=True)  # the case worker gets the alert
+    auth.logout()
+    alerts_before = [e for e in _case_entries(app, reference) if e[0] == "case.alerts"]
+    for email in ("idva-ig@example.org", "idva-admin@example.org"):
+        auth.login(email)
+        response = client.get("/")
+        assert response.status_code == 200
+        assert reference not in response.get_data(as_text=True)
+        auth.logout()
+    assert [e for e in _case_entries(app, reference) if e[0] == "case.alerts"] == alerts_before

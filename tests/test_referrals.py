@@ -104,3 +104,58 @@ def test_the_same_person_cannot_work_both_sides(app, client, auth, people, make)
     with app.app_context():
         sides = {w.side.value for w in db.session.scalars(select(CaseWorker))}
         assert sides == {"survivor", "perpetrator"}
+
+
+PAIR = {"survivor": ("Ana", "Silva", date(1991, 3, 4)), "perpetrator": ("Rui", "Costa", date(1989, 1, 2))}
+
+
+def log_entries(app, action: str, reference: str) -> list:
+    from riskhub.models.audit import AccessLogEntry
+
+    with app.app_context():
+        return list(db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == action, AccessLogEntry.case_ref == reference)))
+
+
+def test_the_referral_form_does_not_name_an_earlier_case_the_agency_is_not_involved_in(app, client, auth, people,
+                                                                                        make):
+    first = make.case(people["police"], **PAIR)
+    second = make.case(people["idva"], **PAIR)
+    auth.login("police@example.org")
+    assert post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
+                                                       "consent": "given"}).status_code == 302
+    auth.logout()
+    auth.login("idva@example.org")
+    form = client.get(f"/cases/{second}/refer").get_data(as_text=True)
+    assert "This will be marked as a repeat" in form
+    assert "in another case your agency is not involved in" in form
+    assert first not in form
+    assert log_entries(app, "case.repeat_of", first) == []
+
+
+def test_the_referral_form_logs_the_earlier_case_it_names(app, client, auth, people, make):
+    first = make.case(people["idva"], **PAIR)
+    second = make.case(people["idva"], **PAIR)
+    auth.login("idva@example.org")
+    assert post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
+                                                       "consent": "given"}).status_code == 302
+    form = client.get(f"/cases/{second}/refer").get_data(as_text=True)
+    assert f"({first})" in form
+    [entry] = log_entries(app, "case.repeat_of", first)
+    assert entry.outcome == "allowed" and entry.purpose == f"repeat in {second}"
+    assert entry.sections == "referrals"
+
+
+def test_the_referral_queue_logs_each_case_it_shows(app, client, auth, people, make):
+    cases = [make.case(people["idva"], survivor=(f"Sam{n}", "Queue", None)) for n in range(2)]
+    auth.login("idva@example.org")
+    for reference in cases:
+        assert post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement",
+                                                               "consent": "given"}).status_code == 302
+    auth.logout()
+    auth.login("chair@example.org")
+    page = client.get("/referrals").get_data(as_text=True)
+    for reference in cases:
+        assert reference in page
+        [entry] = log_entries(app, "referrals.queue", reference)
+        assert entry.sections == "referrals" and entry.object_type == "case"

@@ -62,8 +62,8 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
     """The assessment form for one side, on the current version of that side's form."""
     if side not in SIDES:
         abort(404)
-    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, DETAIL_SECTION[side]), action="assessment.form")
-    access.may_in_case(lambda v: policy.may_record_assessment(v, side), case, "assessment.denied")
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, DETAIL_SECTION[side]), action="assessment.form",
+                               permission=(lambda v: policy.may_record_assessment(v, side), "assessment.denied"))
     template = ops.current_form(side)
     supersedes = _superseded(case.id, side)
     form = form_class(template)()

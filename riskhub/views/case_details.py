@@ -38,9 +38,9 @@ def _version(form: SurvivorForm | ContactForm) -> int | None:
 @bp.route("/survivor", methods=["GET", "POST"])
 def edit_survivor(reference: str) -> Page:
     """Correct the survivor's name, date of birth and profile; a stale copy is refused."""
-    case, _ = access.load_case(reference, (policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS),
-                               action="case.edit")
-    access.may_in_case(lambda v: policy.may_view_section(v, policy.SECTION_SURVIVOR_DETAILS), case, "case.edit.denied")
+    case, _ = access.load_case(
+        reference, (policy.SECTION_PEOPLE, policy.SECTION_SURVIVOR_DETAILS), action="case.edit",
+        permission=(lambda v: policy.may_view_section(v, policy.SECTION_SURVIVOR_DETAILS), "case.edit.denied"))
     survivor = case.survivor
     if survivor is None:
         abort(404)
@@ -76,9 +76,9 @@ def edit_survivor(reference: str) -> Page:
 @bp.route("/contact", methods=["GET", "POST"])
 def edit_contact(reference: str) -> Page:
     """Correct the survivor contact compartment (survivor side only); a stale copy is refused."""
-    case, _ = access.load_case(reference, (policy.SECTION_SURVIVOR_CONTACT,), action="case.edit")
-    access.may_in_case(lambda v: policy.may_view_section(v, policy.SECTION_SURVIVOR_CONTACT), case,
-                       "case.edit.denied")
+    case, _ = access.load_case(
+        reference, (policy.SECTION_SURVIVOR_CONTACT,), action="case.edit",
+        permission=(lambda v: policy.may_view_section(v, policy.SECTION_SURVIVOR_CONTACT), "case.edit.denied"))
     contact = case.survivor_contact
     form = ContactForm()
     status = 200

@@ -8,10 +8,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from riskhub import access, policy
+from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.referrals import ProgrammeEventForm, ReferralForm
+from riskhub.lifecycle import commit_then_render
 from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.models.referrals import REASON_LABELS, Consent, ReferralReason
 from riskhub.operations import OperationError, attempt
@@ -31,11 +32,12 @@ def _case_workers_only() -> None:
 @bp.route("/cases/<reference>/refer", methods=["GET", "POST"])
 def refer(reference: str) -> Page:
     """Refer a case to the meeting with reasons and the consent basis."""
-    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_REFERRALS), action="referral.form")
-    access.may_in_case(policy.may_refer, case, "referral.denied")
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_REFERRALS), action="referral.form",
+                               permission=(policy.may_refer, "referral.denied"))
     form = ReferralForm()
     automatic = ops.automatic_reasons(case)
     earlier = ops.earlier_referral_of_pair(case)
+    earlier_reference = access.earlier_case_reference(case, earlier) if earlier is not None else None
     if form.validate_on_submit():
         try:
             with attempt():
@@ -51,7 +53,7 @@ def refer(reference: str) -> Page:
             flash(f"{case.reference} is in the queue for the next meeting.{note}", "success")
             return redirect(url_for("cases.show", reference=case.reference))
     page = render_template("referrals/new.html", case=case, form=form, automatic=automatic, earlier=earlier,
-                           reason_labels=REASON_LABELS)
+                           earlier_reference=earlier_reference, reason_labels=REASON_LABELS)
     return page, 400 if form.errors else 200
 
 
@@ -59,15 +61,20 @@ def refer(reference: str) -> Page:
 def queue() -> str:
     """Referred cases waiting for a meeting (references, reasons and waiting time only)."""
     access.require(policy.may_see_referral_queue, "referrals.queue.denied")
-    return render_template("referrals/queue.html", referrals=ops.referral_queue(), days_waiting=ops.days_waiting,
-                           reason_labels=REASON_LABELS)
+    referrals = ops.referral_queue()
+    actor = audit.actor_for(current_user)
+    for referral in referrals:  # each case's referral reasons are shown: one entry per case
+        audit.record("referrals.queue", actor=actor, object_type="case", object_id=referral.case_id,
+                     case_ref=referral.case.reference, sections=(policy.SECTION_REFERRALS,))
+    return commit_then_render("referrals/queue.html", referrals=referrals, days_waiting=ops.days_waiting,
+                              reason_labels=REASON_LABELS)
 
 
 @bp.route("/cases/<reference>/events/new", methods=["GET", "POST"])
 def new_event(reference: str) -> Page:
     """Programme staff record what happened; the survivor side sees it as an alert."""
-    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_EVENTS), action="event.form")
-    access.may_in_case(policy.may_record_programme_event, case, "event.denied")
+    case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_EVENTS), action="event.form",
+                               permission=(policy.may_record_programme_event, "event.denied"))
     form = ProgrammeEventForm()
     if form.validate_on_submit():
         try:
@@ -85,8 +92,8 @@ def new_event(reference: str) -> Page:
 @bp.route("/cases/<reference>/events/<uuid:event_id>/seen", methods=["POST"])
 def acknowledge_event(reference: str, event_id: uuid.UUID) -> Response:
     """Survivor-side staff mark an event alert as seen for their agency."""
-    case, _ = access.load_case(reference, (policy.SECTION_EVENTS,), action="event.acknowledge")
-    access.may_in_case(policy.sees_event_alerts, case, "event.acknowledge.denied")
+    case, _ = access.load_case(reference, (policy.SECTION_EVENTS,), action="event.acknowledge",
+                               permission=(policy.sees_event_alerts, "event.acknowledge.denied"))
     event = db.session.get(ProgrammeEvent, event_id)
     if event is None or event.case_id != case.id:
         abort(404)

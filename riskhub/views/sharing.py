@@ -32,8 +32,8 @@ def _basis_label(key: str | None) -> str:
 @bp.route("/<reference>/sharing/new", methods=["GET", "POST"])
 def new(reference: str) -> Page:
     """Record what was shared with which agency and why, or a decision not to share."""
-    case, _ = access.load_case(reference, (), action="sharing.form")
-    access.may_in_case(policy.may_record_sharing, case, "sharing.record")
+    case, _ = access.load_case(reference, (), action="sharing.form",
+                               permission=(policy.may_record_sharing, "sharing.record"))
     form = SharingForm()
     agencies = {str(a.id): a for a in sharing_ops.agencies_to_share_with(current_user)}
     form.with_agency.choices = [("", "Choose an agency")] + [(k, a.name) for k, a in agencies.items()]

@@ -117,8 +117,9 @@ def may_record_programme_event(viewer: Viewer) -> bool:
 
 
 def sees_event_alerts(viewer: Viewer) -> bool:
-    """Programme events flow to the survivor side as alerts; never the other way."""
-    return not viewer.perpetrator_facing
+    """Programme events flow to the survivor side's case workers as alerts; never the other way,
+    and never to an auditor or admin, who handle no case content."""
+    return may_work_cases(viewer) and not viewer.perpetrator_facing
 
 
 def may_write_confidential_notes(viewer: Viewer) -> bool:

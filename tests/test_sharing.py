@@ -97,3 +97,25 @@ def test_outsiders_cannot_record_sharing(app, client, auth, people, make):
     reference = make.case(people["idva"])
     auth.login("programme@example.org")
     assert client.get(f"/cases/{reference}/sharing/new").status_code == 403
+
+
+def test_survivor_side_sharing_records_never_reach_a_perpetrator_facing_auditor(app, client, auth, people, make):
+    refuge = make.agency("Northgate Refuge", "survivor_support")
+    make.user("programme-ig@example.org", people["programme_agency"], ("auditor",))
+    reference = make.case(people["idva"], involve=(people["programme_agency"],))
+    auth.login("idva@example.org")
+    assert share(client, reference, with_agency=str(refuge), information="Her room number",
+                 reason="Refuge place").status_code == 302
+    auth.logout()
+    auth.login("auditor@example.org")  # an auditor outside the perpetrator side sees the record
+    assert "Northgate Refuge" in client.get(f"/audit/cases/{reference}").get_data(as_text=True)
+    auth.logout()
+    auth.login("programme-ig@example.org")
+    response = client.get(f"/audit/cases/{reference}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and reference in page
+    assert "Northgate Refuge" not in page and "No sharing recorded." in page
+    with app.app_context():
+        entry = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "audit.case_timeline")
+                                   .order_by(AccessLogEntry.seq.desc())).first()
+        assert entry.sections == "information_sharing"

@@ -159,12 +159,15 @@ def case_timeline(reference: str) -> Page:
     page = search_ops.search(search_ops.Filters(case_ref=reference), _before())
     if case is None and not page.entries:
         abort(404)
-    _log("audit.case_timeline", object_type="case", object_id=case.id if case else None, case_ref=reference)
+    # Survivor-side sharing records (a refuge or a move among them) follow the firewall here too.
+    shown = policy.visible_sections(access.current_viewer(), (policy.SECTION_SHARING, policy.SECTION_SURVIVOR_SHARING))
+    _log("audit.case_timeline", object_type="case", object_id=case.id if case else None, case_ref=reference,
+         sections=shown if case else ())
     grants = list(db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case.id)
                                      .order_by(EmergencyAccess.granted_at.desc()))) if case else []
     return render_template("audit/case.html", reference=reference, case=case, page=page, grants=grants,
                            names=search_ops.user_names(g.user_id for g in grants),
-                           sharing=sharing_ops.records_of(case) if case else [])
+                           sharing=sharing_ops.records_of(case, shown) if case else [])
 
 
 @bp.route("/users/<uuid:user_id>")

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from riskhub import audit, policy
 from riskhub.extensions import db
+from riskhub.lifecycle import commit_recorded
 from riskhub.mail import SEND_ERRORS, plain_message, smtp_session
 from riskhub.models.accounts import Role, User, with_roles
 from riskhub.models.audit import AccessLogEntry
@@ -23,6 +24,7 @@ from riskhub.operations import OperationError
 from riskhub.operations.meetings import agenda_risk_levels, invited_agencies, running_schedule
 
 ACTION = "agenda.send"
+UNDELIVERED = "agenda.undelivered"
 
 
 def recipients(meeting: Meeting) -> list[User]:
@@ -68,7 +70,13 @@ class Sent:
 
 
 def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
-    """Email the agenda to everyone in `recipients`; record each recipient and each case sent."""
+    """Email the agenda to everyone in `recipients`; record each recipient and each case sent.
+
+    Checks everything first (raising OperationError before anything is recorded), then commits
+    each recipient's entry, and the cases' entries with the first, before that mail is sent: if
+    the access log cannot be written, nothing leaves. A mail that then fails is recorded again
+    as undelivered and sending stops.
+    """
     if meeting.closed:
         raise OperationError("This meeting is closed: its agenda can no longer be sent")
     cases = [i.case for i in meeting.items if i.kind is ItemKind.CASE and i.case is not None]
@@ -80,21 +88,27 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
     body = agenda_text(meeting, link)
     subject = f"riskhub: agenda of meeting {meeting.reference}, {meeting.starts_at:%d %B %Y}"
     actor = audit.actor_for(by)
+    purpose = f"meeting {meeting.reference}"
     sent = 0
     failed = None
     try:
         with smtp_session() as smtp:
             for user in people:
-                smtp.send_message(plain_message(user.email or "", subject, body))
-                audit.record(ACTION, actor=actor, object_type="user", object_id=user.id,
-                             purpose=f"meeting {meeting.reference}")
+                audit.record(ACTION, actor=actor, object_type="user", object_id=user.id, purpose=purpose)
+                if sent == 0:
+                    for case in cases:
+                        audit.record(ACTION, actor=actor, object_type="meeting", object_id=meeting.id,
+                                     case_ref=case.reference, sections=(policy.SECTION_ASSESSMENTS,), purpose=purpose)
+                commit_recorded("agenda not sent")  # 503, and nothing sent, if the log cannot be written
+                try:
+                    smtp.send_message(plain_message(user.email or "", subject, body))
+                except SEND_ERRORS:
+                    audit.record(UNDELIVERED, actor=actor, object_type="user", object_id=user.id, purpose=purpose)
+                    commit_recorded("agenda not sent")
+                    raise
                 sent += 1
     except SEND_ERRORS as error:
         failed = type(error).__name__
-    if sent:
-        for case in cases:
-            audit.record(ACTION, actor=actor, object_type="meeting", object_id=meeting.id, case_ref=case.reference,
-                         sections=(policy.SECTION_ASSESSMENTS,), purpose=f"meeting {meeting.reference}")
     return Sent(sent, failed)
 
 
@@ -105,7 +119,8 @@ def last_sent(meeting: Meeting) -> tuple[datetime, int] | None:
         AccessLogEntry.purpose == f"meeting {meeting.reference}").order_by(AccessLogEntry.seq.desc()).limit(1)).first()
     if latest is None:
         return None
-    count = db.session.scalar(select(db.func.count()).select_from(AccessLogEntry).where(
-        AccessLogEntry.action == ACTION, AccessLogEntry.object_type == "user",
-        AccessLogEntry.request_id == latest.request_id, AccessLogEntry.purpose == latest.purpose)) or 0
-    return latest.at, count
+    counts: dict[str, int] = dict(db.session.execute(select(AccessLogEntry.action, db.func.count()).where(
+        AccessLogEntry.action.in_((ACTION, UNDELIVERED)), AccessLogEntry.object_type == "user",
+        AccessLogEntry.request_id == latest.request_id, AccessLogEntry.purpose == latest.purpose)
+        .group_by(AccessLogEntry.action)).all())
+    return latest.at, counts.get(ACTION, 0) - counts.get(UNDELIVERED, 0)

@@ -16,6 +16,7 @@ from flask.cli import with_appcontext
 @with_appcontext
 def remind_command(days: int, link: str | None) -> None:
     """Send reminder digests of due and overdue safety actions by email."""
+    from riskhub.mail import SEND_ERRORS
     from riskhub.reminders import digests, send_reminders
 
     target = link or current_app.config["BASE_URL"].rstrip("/") + "/actions/mine"
@@ -23,6 +24,16 @@ def remind_command(days: int, link: str | None) -> None:
     if total == 0:
         click.echo("No actions are due: nothing sent")
         return
-    with click.progressbar(length=total, label="Sending reminders", show_pos=True, file=sys.stderr) as bar:
-        sent = send_reminders(days, target, progress=bar.update)
-    click.echo(f"Sent {sent} reminder digest{'s' if sent != 1 else ''}")
+    try:
+        with click.progressbar(length=total, label="Sending reminders", show_pos=True, file=sys.stderr) as bar:
+            run = send_reminders(days, target, progress=bar.update)
+    except SEND_ERRORS as error:
+        raise click.ClickException(f"Could not reach the mail server: {error}") from None
+    click.echo(f"Sent {run.sent} reminder digest{'s' if run.sent != 1 else ''}")
+    if run.undelivered:
+        click.echo(f"Not delivered to {len(run.undelivered)}: {', '.join(run.undelivered)} "
+                   "(recorded as action.remind.undelivered in the access log)", err=True)
+    if run.stopped:
+        click.echo(f"Stopped early: {run.stopped}", err=True)
+    if run.undelivered or run.stopped:
+        sys.exit(1)

@@ -146,15 +146,22 @@ def commit_then_render(template: str, **context: Any) -> str:
     session = db.session()
     expiring, session.expire_on_commit = session.expire_on_commit, False
     try:
-        audit.write_pending()
-        session.commit()
-    except Exception:
-        audit.forget_pending()  # nothing was shown, so no view is replayed onto an error page
-        abort(_withheld("request could not be committed; page not rendered"))
+        commit_recorded("page not rendered")
     finally:
         session.expire_on_commit = expiring
-    audit.forget_pending()
     return render_template(template, **context)
+
+
+def commit_recorded(withheld: str) -> None:
+    """Commit the request's work and its access-log entries now, before what they record is
+    shown or sent; if the commit fails, abort with 503 (`withheld` says what was held back)."""
+    try:
+        audit.write_pending()
+        db.session.commit()
+    except Exception:
+        audit.forget_pending()  # nothing was shown, so no view is replayed onto an error page
+        abort(_withheld(f"request could not be committed; {withheld}"))
+    audit.forget_pending()
 
 
 def _secure_headers(response: Response) -> Response:

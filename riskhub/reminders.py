@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import smtplib
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from riskhub import audit
 from riskhub.extensions import db
-from riskhub.mail import plain_message, smtp_session
+from riskhub.mail import SEND_ERRORS, plain_message, smtp_session
 from riskhub.models.accounts import Role, User, with_roles
 from riskhub.models.meetings import SafetyAction
 from riskhub.operations.actions import OPEN_STATUSES
@@ -55,21 +57,48 @@ def digest_text(actions: list[SafetyAction], today: date, link: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class ReminderRun:
+    """What a run of `send_reminders` did."""
+
+    sent: int = 0
+    undelivered: list[str] = field(default_factory=list)  # recipients the server refused, or not reached
+    stopped: str | None = None  # why the run stopped early, if it did
+
+
 def send_reminders(days: int, link: str, progress: Callable[[int], None] | None = None,
-                   today: date | None = None) -> int:
-    """Send one digest per recipient through the configured SMTP server; return how many were sent."""
+                   today: date | None = None) -> ReminderRun:
+    """Send one digest per recipient through the configured SMTP server.
+
+    Each digest's entries are committed to the access log before it is sent, so no mail leaves
+    unrecorded; one that then fails is recorded again as undelivered. A refused recipient is
+    skipped; a server that stops answering ends the run.
+    """
     today = today or date.today()
     batches = digests(days, today)
-    sent = 0
+    run = ReminderRun()
     with smtp_session() as smtp:
         for email, actions in sorted(batches.items()):
+            _record(actions, "action.remind")
+            db.session.commit()
             subject = f"riskhub: {len(actions)} safety action{'s' if len(actions) != 1 else ''} due"
-            smtp.send_message(plain_message(email, subject, digest_text(actions, today, link)))
-            for action in actions:
-                audit.record("action.remind", actor=audit.SYSTEM, object_type="safety_action", object_id=action.id,
-                             case_ref=action.case.reference)
-            sent += 1
+            try:
+                smtp.send_message(plain_message(email, subject, digest_text(actions, today, link)))
+            except SEND_ERRORS as error:
+                _record(actions, "action.remind.undelivered")
+                db.session.commit()
+                run.undelivered.append(email)
+                if not isinstance(error, smtplib.SMTPRecipientsRefused):
+                    run.stopped = f"the mail server stopped answering ({error.__class__.__name__})"
+                    break
+            else:
+                run.sent += 1
             if progress:
                 progress(1)
-    db.session.commit()
-    return sent
+    return run
+
+
+def _record(actions: list[SafetyAction], action: str) -> None:
+    for safety_action in actions:
+        audit.record(action, actor=audit.SYSTEM, object_type="safety_action", object_id=safety_action.id,
+                     case_ref=safety_action.case.reference)

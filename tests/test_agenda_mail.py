@@ -82,3 +82,20 @@ def test_an_empty_agenda_or_an_unreachable_mail_server_gets_a_clear_message(app,
     assert "The mail server could not be reached: the agenda was not sent." in page
     assert "The agenda has not been emailed to the agencies invited yet." in page
     assert sent_entries(app) == []
+
+
+def test_no_agenda_mail_leaves_when_the_access_log_cannot_be_written(app, client, auth, people, make, inbox):
+    from tests.conftest import csrf_token
+    from tests.test_errors import _rename
+
+    w = world(app, client, auth, people, make)
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    before = len(sent_entries(app))
+    _rename(app, "access_log", "access_log_offline")
+    try:
+        response = client.post(f"/meetings/{w['meeting']}/agenda/send", data={"csrf_token": csrf_token(page)})
+    finally:
+        _rename(app, "access_log_offline", "access_log")
+    assert response.status_code == 503
+    assert inbox.messages == []
+    assert len(sent_entries(app)) == before

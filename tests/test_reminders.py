@@ -66,3 +66,39 @@ def test_remind_with_nothing_due_sends_nothing(app, runner, people, inbox):
     result = runner.invoke(args=["remind"])
     assert result.exit_code == 0 and "nothing sent" in result.output
     assert inbox.messages == []
+
+
+def test_a_refused_recipient_is_recorded_as_undelivered_and_the_others_still_get_theirs(app, runner, people, make,
+                                                                                         smtp_port):
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import Inbox
+
+    class RefusingPolice(Inbox):
+        async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                              rcpt_options: Any) -> str:
+            if address == "police@example.org":
+                return "550 No such mailbox"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+    named = agree(app, people, make, "SECRET-PLAN-ALPHA", date.today() + timedelta(days=1), people["police"])
+    unnamed = agree(app, people, make, "SECRET-PLAN-BETA", date.today() + timedelta(days=2), None)
+    handler = RefusingPolice()
+    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        result = runner.invoke(args=["remind", "--days", "7"])
+    finally:
+        controller.stop()
+    assert result.exit_code == 1
+    assert "Sent 1 reminder digest" in result.output and "Not delivered to 1: police@example.org" in result.output
+    assert [m["To"] for m in handler.messages] == ["chair@example.org"]
+    with app.app_context():
+        def refs(action: str) -> list[str]:
+            return sorted(e.case_ref for e in db.session.scalars(
+                select(AccessLogEntry).where(AccessLogEntry.action == action)))
+        # chair@ had the unnamed action; police@ had both and got nothing: every digest was
+        # recorded before it was sent, and the refused one again as undelivered.
+        assert refs("action.remind") == sorted([unnamed, named, unnamed])
+        assert refs("action.remind.undelivered") == sorted([named, unnamed])

@@ -140,9 +140,8 @@ def send_agenda(reference: str) -> Response:
     chair_only(meeting, "agenda.send.denied")
     if ConfirmForm().validate_on_submit():
         link = current_app.config["BASE_URL"].rstrip("/") + url_for("meetings.show", reference=meeting.reference)
-        try:
-            with attempt():
-                sent = circulation.send_agenda(meeting, by=current_user, link=link)
+        try:  # it refuses before recording anything, and commits each entry before its mail goes
+            sent = circulation.send_agenda(meeting, by=current_user, link=link)
         except OperationError as error:
             flash(error.message, "error")
             return _back(meeting)

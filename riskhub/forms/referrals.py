@@ -7,6 +7,7 @@ from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from riskhub.forms.admin import CheckboxesField
+from riskhub.forms.submissions import OnceForm
 from riskhub.models.events import EVENT_LABELS
 from riskhub.models.referrals import CONSENT_LABELS, REASON_LABELS, ReferralReason
 
@@ -25,7 +26,7 @@ class ReferralForm(FlaskForm):
         Optional(), Length(max=2000, message="Reason must be 2000 characters or fewer")])
 
 
-class ProgrammeEventForm(FlaskForm):
+class ProgrammeEventForm(OnceForm):
     kind = RadioField("What happened", choices=[(k.value, label) for k, label in EVENT_LABELS.items()],
                       validators=[InputRequired("Choose what happened")])
     occurred_on = DateField("Date it happened", format="%Y-%m-%d",

@@ -13,6 +13,7 @@ def register_models() -> None:
         partnerships,
         referrals,
         sharing,
+        submissions,
     )
     from riskhub.models.base import Model, encrypted_attributes
 

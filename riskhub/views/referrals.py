@@ -12,10 +12,11 @@ from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.referrals import ProgrammeEventForm, ReferralForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.lifecycle import commit_then_render
 from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.models.referrals import REASON_LABELS, Consent, ReferralReason
-from riskhub.operations import OperationError, attempt
+from riskhub.operations import OperationError, attempt, submissions
 from riskhub.operations import events as event_ops
 from riskhub.operations import referrals as ops
 
@@ -77,15 +78,20 @@ def new_event(reference: str) -> Page:
                                permission=(policy.may_record_programme_event, "event.denied"))
     form = ProgrammeEventForm()
     if form.validate_on_submit():
+        done = url_for("cases.show", reference=case.reference)
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 event_ops.record_event(case, EventKind(form.kind.data), form.occurred_on.data,
                                        form.note.data or "", by=current_user)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except OperationError as error:
             show_operation_error(form, error)
         else:
             flash("Event recorded. The survivor-side workers on the case will see it.", "success")
-            return redirect(url_for("cases.show", reference=case.reference))
+            return redirect(done)
     return render_template("referrals/event.html", case=case, form=form), 400 if form.is_submitted() else 200
 
 

@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 from riskhub import access, policy
 from riskhub.forms import show_operation_error
 from riskhub.forms.sharing import SharingForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.models.partnerships import Category
 from riskhub.models.sharing import SharingConsent, SharingDecision
-from riskhub.operations import OperationError, attempt
+from riskhub.operations import OperationError, attempt, submissions
 from riskhub.operations import sharing as sharing_ops
 
 bp = Blueprint("sharing", __name__, url_prefix="/cases")
@@ -44,13 +45,18 @@ def new(reference: str) -> Page:
             decided_on=form.decided_on.data, consent=SharingConsent(form.consent.data),
             legal_basis=form.legal_basis.data or None, information=form.information.data or "",
             reason=form.reason.data or "", category=Category(form.category.data) if form.category.data else None)
+        done = url_for("cases.show", reference=case.reference) + "#sharing-heading"
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 sharing_ops.record_sharing(case, details, by=current_user)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except OperationError as error:
             show_operation_error(form, error)
         else:
             flash("Information sharing recorded.", "success")
-            return redirect(url_for("cases.show", reference=case.reference) + "#sharing-heading")
+            return redirect(done)
     page = render_template("sharing/new.html", form=form, case=case)
     return page, 400 if form.is_submitted() else 200

@@ -25,6 +25,7 @@ from riskhub.operations import OperationError, accounts
 from riskhub.operations import audit_reviews as reviews
 from riskhub.operations import audit_search as search_ops
 from riskhub.operations import sharing as sharing_ops
+from riskhub.views import whole_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -52,9 +53,10 @@ def _before() -> int | None:
     value = request.args.get("before", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    number = whole_number(value)
+    if number is None:
         abort(400)
-    return int(value)
+    return number
 
 
 @bp.route("/")

@@ -1,0 +1,97 @@
+"""Whatever a user types or sends, the answer is never a 500: a wrong or missing field re-shows the
+form (400) with the problem named at the top and beside the field, and what was typed is kept."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from riskhub.extensions import db
+from riskhub.models.cases import Case
+from riskhub.models.meetings import AgendaItem, SafetyAction
+from tests.conftest import csrf_token, post_form
+from tests.test_meetings import SOON, world
+
+SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    """Errors are handled as in production, so a crash shows as a 500 rather than raising."""
+    return {"PROPAGATE_EXCEPTIONS": False}
+
+
+def errors_on(html: str) -> list[str]:
+    """The fields the error summary links to."""
+    summary = html.split('class="error-summary__list"', 1)[1].split("</ul>", 1)[0] if "error-summary" in html else ""
+    return re.findall(r'href="#([^"]+)"', summary)
+
+
+# Versions, cursors and page numbers -----------------------------------------------------------
+
+
+def test_a_version_that_is_not_a_plain_number_is_treated_as_out_of_date(app: Flask, client: FlaskClient, auth: Any,
+                                                                         people: dict[str, Any], make: Any) -> None:
+    reference = make.case(people["idva"], survivor=("Maya", "Ross", None))
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/survivor", {
+        "survivor_given_name": "Maya", "survivor_family_name": "Rossi", "version": SUPERSCRIPT_TWO})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "Someone else changed this record" in html and 'value="Rossi"' in html
+    with app.app_context():
+        assert db.session.scalar(select(Case).where(Case.reference == reference)).survivor.family_name == "Ross"
+
+
+def test_minutes_and_action_updates_with_a_malformed_version_are_refused_not_crashed(
+        app: Flask, client: FlaskClient, auth: Any, people: dict[str, Any], make: Any) -> None:
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    url = f"/meetings/{meeting}/run?item={item_id}"
+    save = f"/meetings/{meeting}/run/{item_id}/minutes"
+    minutes = {"minutes": "Typed by the chair", "decisions": "", "informs_survivor": "", "version": "1\u0663"}
+    stale = post_form(client, save, minutes, page=url)
+    assert stale.status_code == 409 and "Typed by the chair" in stale.get_data(as_text=True)
+    autosave = client.post(save, data={**minutes, "version": SUPERSCRIPT_TWO,
+                                       "csrf_token": csrf_token(client.get(url).get_data(as_text=True))},
+                           headers={"Accept": "application/json"})
+    assert autosave.status_code == 409 and autosave.get_json()["conflict"] is True
+
+    post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
+        "description": "Fit window alarms", "deadline": SOON.isoformat(),
+        "owner_agency": str(people["police_agency"]), "owner_user": str(people["police"])}, page=url)
+    auth.logout()
+    auth.login("police@example.org")
+    with app.app_context():
+        action_id = db.session.scalars(select(SafetyAction.id)).one()
+    response = post_form(client, f"/actions/{action_id}", {"status": "done", "note": "Alarms fitted",
+                                                          "version": SUPERSCRIPT_TWO})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "Someone else changed this record" in html and "Alarms fitted" in html
+    with app.app_context():
+        assert db.session.get(SafetyAction, action_id).status.value == "open"
+
+
+@pytest.mark.parametrize("cursor", [SUPERSCRIPT_TWO, "1\u0663", "9" * 5000])
+def test_a_paging_cursor_in_other_digits_is_a_400(client: FlaskClient, auth: Any, people: dict[str, Any],
+                                                  cursor: str) -> None:
+    auth.login("auditor@example.org")
+    assert client.get("/audit/search", query_string={"before": cursor}).status_code == 400
+    assert client.get("/audit/reviews/denied", query_string={"before": cursor}).status_code == 400
+
+
+@pytest.mark.parametrize("page", [SUPERSCRIPT_TWO, "9" * 5000, "0", "-1"])
+def test_a_page_number_that_is_not_plain_shows_the_first_page(client: FlaskClient, auth: Any,
+                                                              people: dict[str, Any], page: str) -> None:
+    auth.login("idva@example.org")
+    response = client.get("/cases/", query_string={"page": page})
+    assert response.status_code == 200

@@ -4,6 +4,7 @@ form (400) with the problem named at the top and beside the field, and what was 
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 
 import pytest
@@ -12,10 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from riskhub.extensions import db
-from riskhub.models.cases import Case
-from riskhub.models.meetings import AgendaItem, SafetyAction
+from riskhub.models.accounts import Agency
+from riskhub.models.cases import Case, EmergencyAccess, PersonRole
+from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
 from tests.conftest import csrf_token, post_form
-from tests.test_meetings import SOON, world
+from tests.test_meetings import SOON, schedule, world
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
 
@@ -95,3 +97,88 @@ def test_a_page_number_that_is_not_plain_shows_the_first_page(client: FlaskClien
     auth.login("idva@example.org")
     response = client.get("/cases/", query_string={"page": page})
     assert response.status_code == 200
+
+
+# Text of only spaces --------------------------------------------------------------------------
+
+
+def test_a_survivor_first_name_of_only_spaces_is_asked_for_again(app: Flask, client: FlaskClient, auth: Any,
+                                                                 people: dict[str, Any]) -> None:
+    auth.login("idva@example.org")
+    response = post_form(client, "/cases/new", {
+        "survivor_given_name": "   ", "survivor_family_name": "Lopez",
+        "perpetrator_given_name": "Bob", "perpetrator_family_name": "Example"})
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert errors_on(html) == ["survivor_given_name"] and "Enter the survivor's first name" in html
+    assert 'value="Lopez"' in html
+    with app.app_context():
+        assert db.session.scalars(select(Case)).all() == []
+
+
+def test_a_child_first_name_of_only_spaces_is_asked_for_again(app: Flask, client: FlaskClient, auth: Any,
+                                                              people: dict[str, Any], make: Any) -> None:
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/children/new",
+                         {"given_name": " \t ", "family_name": "Example", "age": "6"})
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400
+    assert errors_on(html) == ["given_name"] and "Enter the child's first name" in html and 'value="6"' in html
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        assert case.people_in_role(PersonRole.CHILD) == []
+
+
+def test_an_emergency_review_note_of_only_spaces_is_refused(app: Flask, client: FlaskClient, auth: Any,
+                                                           people: dict[str, Any], make: Any) -> None:
+    reference = make.case(people["idva"])
+    auth.login("police@example.org")
+    post_form(client, f"/cases/{reference}/emergency-access",
+              {"reason": "Police attended a report of a threat to kill at the address tonight"})
+    auth.logout()
+    auth.login("auditor@example.org")
+    with app.app_context():
+        grant_id = db.session.scalars(select(EmergencyAccess.id)).one()
+    response = post_form(client, f"/audit/reviews/emergency/{grant_id}", {"outcome": "justified", "note": " " * 12})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert errors_on(html) == ["note"] and "Explain your decision" in html
+    with app.app_context():
+        assert db.session.get(EmergencyAccess, grant_id).reviewed_at is None
+
+
+# Control characters (PostgreSQL cannot store NUL) ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Bad\x00Agency", "Bad\x07Agency", "Bad\x1bAgency"])
+def test_an_agency_name_with_a_control_character_is_asked_for_again(app: Flask, client: FlaskClient, auth: Any,
+                                                                    people: dict[str, Any], name: str) -> None:
+    auth.login("admin@example.org")
+    response = post_form(client, "/admin/agencies/new", {"name": name, "kind": "housing"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert errors_on(html) == ["name"] and "contains an invisible control character" in html
+    with app.app_context():
+        assert db.session.scalar(select(Agency).where(Agency.kind == "housing")) is None
+
+
+def test_a_meeting_venue_with_a_nul_is_asked_for_again(app: Flask, client: FlaskClient, auth: Any,
+                                                       people: dict[str, Any]) -> None:
+    auth.login("chair@example.org")
+    response = schedule(client, [people["idva_agency"]], venue="Civic\x00Centre")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert errors_on(html) == ["venue"] and "Venue contains an invisible control character" in html
+    with app.app_context():
+        assert db.session.scalars(select(Meeting)).all() == []
+
+
+def test_tabs_and_line_breaks_in_a_note_are_kept(app: Flask, client: FlaskClient, auth: Any,
+                                                 people: dict[str, Any], make: Any) -> None:
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/notes", {"text": "Called her.\r\n\tNo answer."},
+                         page=f"/cases/{reference}")
+    assert response.status_code == 302
+

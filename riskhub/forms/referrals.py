@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from riskhub.forms import Form
 from riskhub.forms.admin import CheckboxesField
 from riskhub.models.events import EVENT_LABELS
 from riskhub.models.referrals import CONSENT_LABELS, REASON_LABELS, ReferralReason
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(Form):
     reasons = CheckboxesField(
         "Reasons for referral",
         choices=[(r.value, REASON_LABELS[r]) for r in ReferralReason if r != ReferralReason.REPEAT],
@@ -25,7 +25,7 @@ class ReferralForm(FlaskForm):
         Optional(), Length(max=2000, message="Reason must be 2000 characters or fewer")])
 
 
-class ProgrammeEventForm(FlaskForm):
+class ProgrammeEventForm(Form):
     kind = RadioField("What happened", choices=[(k.value, label) for k, label in EVENT_LABELS.items()],
                       validators=[InputRequired("Choose what happened")])
     occurred_on = DateField("Date it happened", format="%Y-%m-%d",

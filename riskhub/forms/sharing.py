@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from riskhub.forms import Form
 from riskhub.forms.fields import SelectField
 from riskhub.models.partnerships import CATEGORY_LABELS
 from riskhub.models.sharing import CONSENT_LABELS, DECISION_LABELS
 
 
-class SharingForm(FlaskForm):
+class SharingForm(Form):
     decision = RadioField("What was decided", choices=[(d.value, label) for d, label in DECISION_LABELS.items()],
                           validators=[InputRequired("Say whether information was shared")])
     with_agency = SelectField("Agency shared with, or that asked", choices=[],

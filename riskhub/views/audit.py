@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, policy
 from riskhub.extensions import db
+from riskhub.forms import show_operation_error
 from riskhub.forms.audit import AuditSearchForm, EmergencyReviewForm
 from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case, EmergencyAccess
@@ -203,7 +204,7 @@ def emergency_review(grant_id: uuid.UUID) -> Page:
         try:
             reviews.review_emergency_access(grant, form.outcome.data or "", form.note.data or "", reviewer=current_user)
         except OperationError as error:
-            form.outcome.errors = [error.message]
+            show_operation_error(form, error)
         else:
             flash(f"Decision recorded for emergency access to {reference}.", "success")
             return redirect(url_for("audit.emergency_queue"))

@@ -182,3 +182,9 @@ def test_tabs_and_line_breaks_in_a_note_are_kept(app: Flask, client: FlaskClient
                          page=f"/cases/{reference}")
     assert response.status_code == 302
 
+
+@pytest.mark.parametrize("url", ["/cases/RH%00", "/cases/RH%00/survivor", "/meetings/M%00", "/meetings/M%00/run"])
+def test_a_reference_with_a_control_character_is_not_found(client: FlaskClient, auth: Any,
+                                                           people: dict[str, Any], url: str) -> None:
+    auth.login("chair@example.org")
+    assert client.get(url).status_code == 404

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency
-from riskhub.models.cases import Case, EmergencyAccess, PersonRole
+from riskhub.models.cases import Case, CaseNote, EmergencyAccess, PersonRole
 from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
 from tests.conftest import csrf_token, post_form
 from tests.test_meetings import SOON, schedule, world
@@ -97,6 +97,32 @@ def test_a_page_number_that_is_not_plain_shows_the_first_page(client: FlaskClien
     auth.login("idva@example.org")
     response = client.get("/cases/", query_string={"page": page})
     assert response.status_code == 200
+
+
+
+# Case notes -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (" \r\n\t ", "Enter the note"),
+    ("She called at 9. " * 236, "Note must be 4000 characters or fewer"),  # 4012 characters
+])
+def test_a_refused_note_is_shown_again_with_the_problem_and_the_text(app: Flask, client: FlaskClient, auth: Any,
+                                                                     people: dict[str, Any], make: Any, text: str,
+                                                                     message: str) -> None:
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    response = post_form(client, f"/cases/{reference}/notes", {"text": text, "confidential": "y"},
+                         page=f"/cases/{reference}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert errors_on(html) == ["text"] and 'id="text-error"' in html and message in html
+    assert text.strip() in unescape(html) and re.search(r'<input checked[^>]*name="confidential"', html)
+    with app.app_context():
+        assert db.session.scalars(select(CaseNote)).all() == []
+    again = client.post(f"/cases/{reference}/notes", data={"text": "She called at 9.", "confidential": "y",
+                                                           "csrf_token": csrf_token(html)})
+    assert again.status_code == 302
 
 
 # Text of only spaces --------------------------------------------------------------------------

@@ -85,4 +85,5 @@ class AttemptForm(Form):
 class NoticeForm(Form):
     informed = RadioField("Was the partner informed?", choices=[("yes", "Yes"), ("no", "No")],
                           validators=[InputRequired("Say whether the partner was informed")])
-    reason = TextAreaField("If not, why not", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("If not, why not", validators=[
+        Optional(), Length(max=2000, message="Reason must be 2000 characters or fewer")])

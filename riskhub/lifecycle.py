@@ -25,6 +25,7 @@ from sqlalchemy.pool import Pool
 from riskhub import audit, crypto, policy, sqlite_lock
 from riskhub.access import current_viewer
 from riskhub.extensions import db, login_manager
+from riskhub.forms import CONTROL_CHARACTERS
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ def _start_request() -> Any:
     audit.defer()  # access-log entries are appended just before the request commits
     # No request may use the survivor contact key until the gate knows who is asking.
     crypto.set_permitted_classes({crypto.CASE_CONTENT, crypto.BLIND_INDEX})
+    if CONTROL_CHARACTERS.search(request.path):  # no reference has one, and PostgreSQL cannot compare NUL
+        abort(404)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:

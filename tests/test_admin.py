@@ -213,6 +213,44 @@ def test_renaming_an_agency_to_another_agencys_name_is_refused(app: Flask, admin
                                   "active": "y"}).status_code == 302
 
 
+@pytest.mark.parametrize("taken", ["ÉBÈNE Women's Centre", "ébène women's centre", "E\u0301be\u0300ne Women's Centre"])
+def test_agency_names_differing_only_in_accented_letter_case_clash(app: Flask, admin: FlaskClient,
+                                                                   people: dict[str, Any], taken: str) -> None:
+    """Letter case outside ASCII counts as the same name too, on every database, when adding or renaming."""
+    assert post_form(admin, "/admin/agencies/new", {"name": "Ébène Women's Centre", "kind": "survivor_support"}
+                     ).status_code == 302
+    agencies = count(app, Agency)
+    assert_form_error(post_form(admin, "/admin/agencies/new", {"name": taken, "kind": "housing"}),
+                      "name", "An agency with this name already exists")
+    renamed = post_form(admin, f"/admin/agencies/{people['police_agency']}/edit",
+                        {"name": taken, "kind": "police", "active": "y"})
+    assert_form_error(renamed, "name", "An agency with this name already exists")
+    assert taken in text(renamed)  # what was typed is kept
+    assert count(app, Agency) == agencies and agency_named(app, "County Police") is not None
+
+
+def test_an_agency_name_taken_at_the_same_moment_is_refused_not_a_500(app: Flask, admin: FlaskClient,
+                                                                      people: dict[str, Any], monkeypatch: Any) -> None:
+    """If another admin saves the same name between the check and the save, the unique constraint
+    refuses it and the form is shown again."""
+    from riskhub.operations import accounts
+
+    monkeypatch.setattr(accounts, "agency_name_taken", lambda name, other_than=None: False)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = post_form(admin, "/admin/agencies/new", {"name": "County Police", "kind": "housing"})
+    assert_form_error(response, "name", "An agency with this name already exists")
+    renamed = post_form(admin, f"/admin/agencies/{people['idva_agency']}/edit",
+                        {"name": "County Police", "kind": "survivor_support", "active": "y"})
+    assert_form_error(renamed, "name", "An agency with this name already exists")
+    assert agency_named(app, "Riverside IDVA") is not None
+    assert [a.name for a in _agencies_of_kind(app, "housing")] == []
+
+
+def _agencies_of_kind(app: Flask, kind: str) -> list[Agency]:
+    with app.app_context():
+        return list(db.session.scalars(select(Agency).where(Agency.kind == kind)))
+
+
 def test_admin_cannot_deactivate_their_own_agency(app: Flask, admin: FlaskClient, people: dict[str, Any]) -> None:
     """Unticking Active on the admin's own agency is refused beside the box; the agency stays active."""
     url = f"/admin/agencies/{people['police_agency']}/edit"

@@ -140,6 +140,10 @@ def test_failed_sign_in_is_in_the_access_log(app: Flask, client: FlaskClient, pe
     ("/admin/", "/admin/"),
     ("https://evil.example/phish", "/"),
     ("//evil.example/phish", "/"),
+    ("/%5Cevil.example/phish", "/"),  # a backslash: browsers read "/\\" as "//"
+    ("/%09/evil.example/phish", "/"),  # browsers drop a tab, leaving "//"
+    ("/%0d%0aSet-Cookie:x", "/"),  # CR and LF cannot go into the Location header
+    ("/admin/%00", "/"),
 ])
 def test_next_only_leads_to_this_site(client: FlaskClient, people: dict[str, Any], target: str,
                                       expected: str) -> None:

@@ -166,6 +166,37 @@ def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_i
         assert db.session.get(RiskNotice, notice_id).partner_informed is True
 
 
+def test_a_refused_answer_to_a_risk_notice_is_shown_again_with_what_was_typed(app, client, auth, people, make):
+    """Too long a reason, or no yes/no: 400, the problem at the top and under that notice, the reason kept."""
+    reference = make.case(people["police"], involve=(people["programme_agency"],))
+    auth.login("admin@example.org")
+    post_form(client, "/partnerships/new", partnership_form(people))
+    auth.logout()
+    auth.login("programme@example.org")
+    record_event(client, reference, "enrolled")
+    record_event(client, reference, "missed_session", "Third missed session")
+    auth.logout()
+    auth.login("idva@example.org")
+    with app.app_context():
+        task_id = db.session.scalars(select(PartnerContactTask.id)).one()
+        notice_id = db.session.scalars(select(RiskNotice.id)).one()
+    url, page = f"/partner-contact/notices/{notice_id}", f"/partner-contact/{task_id}"
+    long_reason = "She asked us not to call this week. " * 56  # 2016 characters
+    too_long = post_form(client, url, {"informed": "no", "reason": long_reason}, page=page)
+    html = too_long.get_data(as_text=True)
+    assert too_long.status_code == 400
+    assert f'<a href="#reason-{notice_id}">Reason must be 2000 characters or fewer</a>' in html
+    assert f'id="reason-{notice_id}-error"' in html and long_reason.strip() in html
+    assert f'id="informed-{notice_id}-no" name="informed" value="no" checked' in html
+    unanswered = post_form(client, url, {"reason": "Could not reach her"}, page=page)
+    html = unanswered.get_data(as_text=True)
+    assert unanswered.status_code == 400
+    assert f'<a href="#informed-{notice_id}">Say whether the partner was informed</a>' in html
+    assert ">Could not reach her</textarea>" in html
+    with app.app_context():
+        assert db.session.get(RiskNotice, notice_id).resolved_at is None
+
+
 def test_health_page_and_csv_report_the_partnership(app, client, auth, people, make):
     auth.login("admin@example.org")
     post_form(client, "/partnerships/new", partnership_form(people))

@@ -1,12 +1,48 @@
-"""WTForms classes, one module per area. Every POST button is a form so it carries a CSRF token."""
+"""WTForms classes, one module per area. Every POST button is a form so it carries a CSRF token.
+
+Every form is a `Form`: it refuses control characters in whatever was sent, and its required
+text fields use `Filled`, so a name or note of nothing but spaces is not taken for one.
+"""
+
+import re
+from typing import Any
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import InputRequired, StopValidation
 
 from riskhub.operations import OperationError
 
+# C0 controls and DEL, except tab, line feed and carriage return (a textarea's own). No one types
+# them; they come from pasting, and PostgreSQL cannot store NUL at all.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-class ConfirmForm(FlaskForm):
+
+class Form(FlaskForm):
+    """The base of riskhub's forms: a field sent with a control character is an error beside it."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in field.raw_data or ()):
+                field.errors = [*field.errors, f"{field.label.text} contains an invisible control character: "
+                                               "remove it and try again"]
+                valid = False
+        return valid
+
+
+class Filled(InputRequired):
+    """InputRequired that also refuses text of only spaces (which would be saved as nothing)."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        super().__call__(form, field)
+        if isinstance(field.data, str) and not field.data.strip():
+            field.errors[:] = []
+            raise StopValidation(self.message or field.gettext("This field is required."))
+
+
+class ConfirmForm(Form):
     """A bare form for POST buttons (sign out, end sessions, deactivate)."""
 
 

@@ -1,10 +1,10 @@
 """Forms for agencies and users."""
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from riskhub.forms import Filled, Form
 from riskhub.forms.fields import SelectField
 from riskhub.models.accounts import AGENCY_KIND_LABELS, Role
 
@@ -23,9 +23,9 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(Form):
     name = StringField("Agency name", validators=[
-        InputRequired("Enter the agency's name"),
+        Filled("Enter the agency's name"),
         Length(max=200, message="Agency name must be 200 characters or fewer"),
     ])
     kind = SelectField("Kind of agency", choices=[(k.value, label) for k, label in AGENCY_KIND_LABELS.items()],
@@ -33,19 +33,19 @@ class AgencyForm(FlaskForm):
     active = BooleanField("Active (its staff can sign in)", default=True)
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     name = StringField("Full name", validators=[
-        InputRequired("Enter the person's name"), Length(max=200, message="Name must be 200 characters or fewer")])
+        Filled("Enter the person's name"), Length(max=200, message="Name must be 200 characters or fewer")])
     email = EmailField("Email address", validators=[
-        InputRequired("Enter an email address"), Length(max=254, message="Email address is too long")])
+        Filled("Enter an email address"), Length(max=254, message="Email address is too long")])
     agency = SelectField("Agency", validators=[InputRequired("Choose the person's agency")])
     roles = CheckboxesField("Roles", choices=ROLE_CHOICES, validators=[InputRequired("Choose at least one role")])
     password = PasswordField("Initial password", validators=[InputRequired("Enter an initial password")])
 
 
-class RolesForm(FlaskForm):
+class RolesForm(Form):
     roles = CheckboxesField("Roles", choices=ROLE_CHOICES, validators=[InputRequired("Choose at least one role")])
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = PasswordField("New password", validators=[InputRequired("Enter a new password")])

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from riskhub.forms import Filled, Form
 from riskhub.forms.fields import SelectField
 
 OUTCOMES = [("", "Any outcome"), ("allowed", "Allowed"), ("denied", "Denied")]
@@ -48,7 +49,7 @@ def _date_check(label: str) -> Any:
     return check
 
 
-class AuditSearchForm(FlaskForm):
+class AuditSearchForm(Form):
     """Filters for the access log. Read from the query string, so no CSRF token."""
 
     class Meta:
@@ -77,11 +78,11 @@ class AuditSearchForm(FlaskForm):
             raise ValidationError("Choose an agency from the list")
 
 
-class EmergencyReviewForm(FlaskForm):
+class EmergencyReviewForm(Form):
     """An auditor's decision on one emergency-access grant."""
 
     outcome = RadioField("Was this emergency access justified?", choices=REVIEW_OUTCOMES,
                          validators=[InputRequired("Say whether the emergency access was justified")])
     note = TextAreaField("Why you decided this", validators=[
-        InputRequired("Explain your decision"),
+        Filled("Explain your decision"),
         Length(min=10, max=2000, message="Explain your decision in 10 to 2000 characters")])

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from riskhub.forms import Filled, Form
 from riskhub.forms.fields import SelectField
 
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,24}$")
@@ -35,7 +36,7 @@ def phone_number(_form: FlaskForm, field: StringField) -> None:
 
 
 def _name(label: str, required: bool = True) -> StringField:
-    checks = [InputRequired(f"Enter the {label.lower()}")] if required else [Optional()]
+    checks = [Filled(f"Enter the {label.lower()}")] if required else [Optional()]
     return StringField(label, validators=[*checks, Length(max=100, message=f"{label} must be 100 characters or fewer")])
 
 
@@ -64,7 +65,7 @@ class SurvivorProfileMixin:
                                     validators=[Optional()])
 
 
-class CaseForm(SurvivorProfileMixin, FlaskForm):
+class CaseForm(SurvivorProfileMixin, Form):
     survivor_given_name = _name("Survivor's first name")
     survivor_family_name = _name("Survivor's last name")
     survivor_date_of_birth = _date("Survivor's date of birth")
@@ -89,7 +90,7 @@ class CaseForm(SurvivorProfileMixin, FlaskForm):
     confirm_not_duplicate = BooleanField("I have checked the cases listed above and this is a different person")
 
 
-class SurvivorForm(SurvivorProfileMixin, FlaskForm):
+class SurvivorForm(SurvivorProfileMixin, Form):
     """Correct the survivor's identity and profile."""
 
     survivor_given_name = _name("Survivor's first name")
@@ -98,7 +99,7 @@ class SurvivorForm(SurvivorProfileMixin, FlaskForm):
     version = HiddenField()
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """Correct the survivor contact compartment."""
 
     contact_address = CaseForm.contact_address
@@ -109,7 +110,7 @@ class ContactForm(FlaskForm):
     version = HiddenField()
 
 
-class ChildForm(FlaskForm):
+class ChildForm(Form):
     given_name = _name("Child's first name")
     family_name = _name("Child's last name", required=False)
     age = IntegerField("Age in years", validators=[
@@ -117,23 +118,23 @@ class ChildForm(FlaskForm):
     in_household = BooleanField("Lives in the household")
 
 
-class InviteAgencyForm(FlaskForm):
+class InviteAgencyForm(Form):
     agency = SelectField("Agency to involve", validators=[InputRequired("Choose an agency")])
 
 
-class EmergencyAccessForm(FlaskForm):
+class EmergencyAccessForm(Form):
     reason = TextAreaField("Why you need to see this case now", validators=[
-        InputRequired("Explain why you need emergency access"),
+        Filled("Explain why you need emergency access"),
         Length(min=20, max=2000, message="Explain in 20 to 2000 characters")])
 
 
-class NoteForm(FlaskForm):
-    text = TextAreaField("Note", validators=[InputRequired("Enter the note"),
+class NoteForm(Form):
+    text = TextAreaField("Note", validators=[Filled("Enter the note"),
                                              Length(max=4000, message="Note must be 4000 characters or fewer")])
     confidential = BooleanField("Survivor-confidential: never shown to perpetrator-facing staff")
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField("New status",
                          choices=[("open", "Open"), ("under_review", "Under review"), ("closed", "Closed")],
                          validators=[InputRequired("Choose a status")])

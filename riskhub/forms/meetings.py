@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 
+from riskhub.forms import Filled, Form
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.fields import SelectField
 
@@ -23,7 +23,7 @@ REPEAT_CHOICES = [("none", "Does not repeat"), ("weekly", "Every week"), ("fortn
                   ("monthly", "Every month, same date")]
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(Form):
     date = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date as YYYY-MM-DD")])
     time = TimeField("Start time", format="%H:%M", validators=[InputRequired("Enter the start time as HH:MM")])
     duration = IntegerField("Length in minutes", default=180, validators=[
@@ -41,22 +41,22 @@ class MeetingForm(FlaskForm):
         InputRequired("Enter the minutes per case"), NumberRange(min=5, max=60, message="5 to 60 minutes per case")])
 
 
-class AddCaseForm(FlaskForm):
+class AddCaseForm(Form):
     referral = SelectField("Referred case", validators=[InputRequired("Choose a referred case")])
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     kind = RadioField("Attending as", choices=[("attendee", "Attendee"), ("apology", "Apologies"),
                                                ("observer", "Observer")],
                       validators=[InputRequired("Choose attendee, apologies or observer")])
     agency = SelectField("Agency", validators=[InputRequired("Choose the agency")])
-    name = StringField("Name", validators=[InputRequired("Enter the person's name"),
+    name = StringField("Name", validators=[Filled("Enter the person's name"),
                                            Length(max=200, message="Name must be 200 characters or fewer")])
     info_sent_on = DateField("Apologies: date their information was sent (if it was)", format="%Y-%m-%d",
                              validators=[Optional()])
 
 
-class MinutesForm(FlaskForm):
+class MinutesForm(Form):
     minutes = TextAreaField("Discussion summary (shared with every agency)", validators=[
         Optional(), Length(max=20000, message="Summary must be 20,000 characters or fewer")])
     survivor_minutes = TextAreaField("Survivor-side only (never in perpetrator-facing copies)", validators=[
@@ -68,16 +68,16 @@ class MinutesForm(FlaskForm):
     version = HiddenField()
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     description = TextAreaField("Action", validators=[
-        InputRequired("Describe the action"), Length(max=2000, message="Action must be 2000 characters or fewer")])
+        Filled("Describe the action"), Length(max=2000, message="Action must be 2000 characters or fewer")])
     owner_agency = SelectField("Owner agency", validators=[InputRequired("Choose the owner agency")])
     owner_user = SelectField("Owner person (optional)", validators=[Optional()])
     deadline = DateField("Deadline", format="%Y-%m-%d", validators=[InputRequired("Enter the deadline as YYYY-MM-DD")])
     survivor_only = BooleanField("Survivor-side only: never shown to perpetrator-facing agencies")
 
 
-class ActionUpdateForm(FlaskForm):
+class ActionUpdateForm(Form):
     status = RadioField("Status", choices=[("open", "Open"), ("in_progress", "In progress"), ("done", "Done"),
                                            ("not_done", "Not done")],
                         validators=[InputRequired("Choose the status")])

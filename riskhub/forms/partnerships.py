@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from riskhub.forms import Filled, Form
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.fields import SelectField
 from riskhub.models.partnerships import (
@@ -39,9 +39,9 @@ def _text(label: str) -> StringField:
         Optional(), Length(max=200, message=f"{label} must be 200 characters or fewer")])
 
 
-class PartnershipForm(FlaskForm):
+class PartnershipForm(Form):
     name = StringField("Name of the partnership", validators=[
-        InputRequired("Enter a name for the partnership"), Length(max=200, message="Name is too long")])
+        Filled("Enter a name for the partnership"), Length(max=200, message="Name is too long")])
     programme_agency = SelectField("Perpetrator programme", validators=[InputRequired("Choose the programme")])
     services = CheckboxesField("Survivor support services")
     model = RadioField("Cooperation model", choices=[(m.value, label) for m, label in MODEL_LABELS.items()],
@@ -59,8 +59,8 @@ class PartnershipForm(FlaskForm):
     informs_survivor = _text(MATRIX["informs_survivor"])
 
 
-class ProtocolForm(FlaskForm):
-    title = StringField("Title", validators=[InputRequired("Enter the protocol's title"), Length(max=200)])
+class ProtocolForm(Form):
+    title = StringField("Title", validators=[Filled("Enter the protocol's title"), Length(max=200)])
     parties = CheckboxesField("Agencies party to the protocol")
     effective_from = DateField("Takes effect on", format="%Y-%m-%d",
                                validators=[InputRequired("Enter the date it takes effect as YYYY-MM-DD")])
@@ -74,7 +74,7 @@ class ProtocolForm(FlaskForm):
     escalation = TextAreaField("How disagreements are escalated", validators=[Optional(), Length(max=4000)])
 
 
-class AttemptForm(FlaskForm):
+class AttemptForm(Form):
     outcome = RadioField("Outcome", choices=[(o.value, o.value.capitalize()) for o in ContactOutcome],
                          validators=[InputRequired("Choose the outcome")])
     on = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date as YYYY-MM-DD")])
@@ -82,7 +82,8 @@ class AttemptForm(FlaskForm):
     safety_planning = TextAreaField("Safety planning", validators=[Optional(), Length(max=4000)])
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(Form):
     informed = RadioField("Was the partner informed?", choices=[("yes", "Yes"), ("no", "No")],
                           validators=[InputRequired("Say whether the partner was informed")])
-    reason = TextAreaField("If not, why not", validators=[Optional(), Length(max=2000)])
+    reason = TextAreaField("If not, why not", validators=[
+        Optional(), Length(max=2000, message="Reason must be 2000 characters or fewer")])

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from riskhub.forms import Form
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.submissions import OnceForm
 from riskhub.models.events import EVENT_LABELS
 from riskhub.models.referrals import CONSENT_LABELS, REASON_LABELS, ReferralReason
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(Form):
     reasons = CheckboxesField(
         "Reasons for referral",
         choices=[(r.value, REASON_LABELS[r]) for r in ReferralReason if r != ReferralReason.REPEAT],

@@ -6,14 +6,14 @@ import secrets
 from typing import Any
 
 from flask import flash, redirect
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField
 
+from riskhub.forms import Form
 from riskhub.operations.submissions import AlreadySubmitted
 
 
-class OnceForm(FlaskForm):
+class OnceForm(Form):
     """A form acted on once: shown with a fresh token, re-shown (after an error) with the same one."""
 
     submission = HiddenField()

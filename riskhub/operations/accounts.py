@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
+import uuid
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from riskhub import audit
@@ -33,18 +36,42 @@ def normalise_email(email: str) -> str:
 
 # Agencies -----------------------------------------------------------------------------------
 
+AGENCY_NAME_TAKEN = "An agency with this name already exists"
+
+
+def _name_key(name: str) -> str:
+    """What makes two agency names the same: letter case in any script ("Ébène", "ÉBÈNE") and
+    Unicode spelling (an accent as one character or two) do not."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def agency_name_taken(name: str, *, other_than: uuid.UUID | None = None) -> bool:
+    """Whether another agency has this name. Compared here, not with SQL lower(), which on SQLite
+    folds only ASCII letters; agencies are few, so reading their names is cheap."""
+    wanted = _name_key(name)
+    return any(_name_key(existing) == wanted
+               for agency_id, existing in db.session.execute(select(Agency.id, Agency.name))
+               if agency_id != other_than)
+
+
+def _flush_agency() -> None:
+    """Save an agency; if another request took the name since it was checked, say so."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        raise OperationError(AGENCY_NAME_TAKEN, "name") from None
+
 
 def create_agency(name: str, kind: AgencyKind, *, actor: audit.Actor) -> Agency:
     """Add an agency; names are unique regardless of letter case."""
     name = " ".join(name.split())
     if not name:
         raise OperationError("Enter the agency's name", "name")
-    taken = db.session.scalar(select(Agency.id).where(db.func.lower(Agency.name) == name.lower()))
-    if taken:
-        raise OperationError("An agency with this name already exists", "name")
+    if agency_name_taken(name):
+        raise OperationError(AGENCY_NAME_TAKEN, "name")
     agency = Agency(name=name, kind=AgencyKind(kind), active=True)
     db.session.add(agency)
-    db.session.flush()
+    _flush_agency()
     audit.record("admin.agency.create", actor=actor, object_type="agency", object_id=agency.id)
     return agency
 
@@ -54,13 +81,10 @@ def update_agency(agency: Agency, *, name: str, kind: AgencyKind, active: bool, 
     name = " ".join(name.split())
     if not name:
         raise OperationError("Enter the agency's name", "name")
-    clash = db.session.scalar(
-        select(Agency.id).where(db.func.lower(Agency.name) == name.lower(), Agency.id != agency.id)
-    )
-    if clash:
-        raise OperationError("An agency with this name already exists", "name")
+    if agency_name_taken(name, other_than=agency.id):
+        raise OperationError(AGENCY_NAME_TAKEN, "name")
     agency.name, agency.kind, agency.active = name, AgencyKind(kind), active
-    db.session.flush()
+    _flush_agency()
     audit.record("admin.agency.update", actor=actor, object_type="agency", object_id=agency.id)
 
 

@@ -66,6 +66,8 @@ def review_emergency_access(grant: EmergencyAccess, outcome: str, note: str, *, 
         raise OperationError("This emergency access has already been reviewed", "outcome")
     if outcome not in (JUSTIFIED, NOT_JUSTIFIED):
         raise OperationError("Say whether the emergency access was justified", "outcome")
+    if not note.strip():
+        raise OperationError("Explain your decision", "note")
     grant.reviewer_id, grant.reviewed_at, grant.review_outcome = reviewer.id, utcnow(), outcome
     grant.review_note = note.strip()
     db.session.flush()

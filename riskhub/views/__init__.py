@@ -47,9 +47,20 @@ def requested_page(total: int, per_page: int) -> tuple[int, int]:
     Anything that is not a plain positive number shows the first page; past the end, the last.
     """
     pages = max(1, -(-total // per_page))
-    number = request.args.get("page", "1")
-    page = min(int(number), pages) if number.isdecimal() and int(number) > 0 else 1
+    number = whole_number(request.args.get("page", "1"))
+    page = min(number, pages) if number else 1
     return page, pages
+
+
+def whole_number(text: object, max_digits: int = 18) -> int | None:
+    """A whole number written in ASCII digits 0-9 (a version, a page, a cursor), or None.
+
+    str.isdigit() also accepts "²" and other digits int() refuses, and str.isdecimal() digits
+    from other scripts; neither is what a form or link of ours sends.
+    """
+    if not isinstance(text, str) or not 0 < len(text) <= max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 DO_NOT_DISCLOSE = (

@@ -18,7 +18,7 @@ from riskhub.models.accounts import Agency, User
 from riskhub.models.meetings import ActionStatus, NotDoneReason, SafetyAction
 from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import actions as ops
-from riskhub.views import requested_page
+from riskhub.views import requested_page, whole_number
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 
@@ -87,7 +87,7 @@ def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
             with attempt():
                 ops.update_action(action, status=ActionStatus(form.status.data), note=form.note.data or "",
                                   reason=NotDoneReason(form.reason.data) if form.reason.data else None,
-                                  version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+                                  version=whole_number(form.version.data),
                                   by=current_user)
         except ConflictError as error:
             flash(error.message, "error")

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from riskhub import access, audit, policy
 from riskhub.extensions import db
+from riskhub.forms import show_operation_error
 from riskhub.forms.audit import AuditSearchForm, EmergencyReviewForm
 from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case, EmergencyAccess
@@ -25,6 +26,7 @@ from riskhub.operations import OperationError, accounts
 from riskhub.operations import audit_reviews as reviews
 from riskhub.operations import audit_search as search_ops
 from riskhub.operations import sharing as sharing_ops
+from riskhub.views import whole_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -52,9 +54,10 @@ def _before() -> int | None:
     value = request.args.get("before", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 18:
+    number = whole_number(value)
+    if number is None:
         abort(400)
-    return int(value)
+    return number
 
 
 @bp.route("/")
@@ -204,7 +207,7 @@ def emergency_review(grant_id: uuid.UUID) -> Page:
         try:
             reviews.review_emergency_access(grant, form.outcome.data or "", form.note.data or "", reviewer=current_user)
         except OperationError as error:
-            form.outcome.errors = [error.message]
+            show_operation_error(form, error)
         else:
             flash(f"Decision recorded for emergency access to {reference}.", "success")
             return redirect(url_for("audit.emergency_queue"))

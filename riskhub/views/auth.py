@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -14,11 +15,16 @@ from riskhub.forms.auth import SignInForm
 from riskhub.operations import accounts
 
 bp = Blueprint("auth", __name__)
+_NOT_IN_A_PATH = {"Cc", "Cf", "Zl", "Zp"}  # control, format, line and paragraph separators
 
 
 def safe_next(target: str | None) -> str:
-    """Only follow `next` to a path on this site, never to another host."""
-    if target:
+    """Only follow `next` to a path on this site, never to another host.
+
+    A backslash or a control or line-breaking character (CR, LF, tab, NUL...) is refused outright:
+    browsers read "/\\evil" and "/\t/evil" as "//evil", and CR or LF cannot go into a header.
+    """
+    if target and not any(ch == "\\" or unicodedata.category(ch) in _NOT_IN_A_PATH for ch in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target

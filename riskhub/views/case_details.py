@@ -14,6 +14,7 @@ from riskhub.forms.cases import ChildForm, ContactForm, EmergencyAccessForm, Sur
 from riskhub.models.cases import Case
 from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import cases as ops
+from riskhub.views import whole_number
 from riskhub.views.cases import contact_details, survivor_profile
 
 bp = Blueprint("case_details", __name__, url_prefix="/cases/<reference>")
@@ -31,8 +32,7 @@ def _back(case: Case) -> Response:
 
 
 def _version(form: SurvivorForm | ContactForm) -> int | None:
-    raw = form.version.data
-    return int(raw) if raw and str(raw).isdigit() else None
+    return whole_number(form.version.data)
 
 
 @bp.route("/survivor", methods=["GET", "POST"])

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from riskhub import access, audit, charts, policy
 from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
-from riskhub.forms import ConfirmForm
+from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
 from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency
@@ -177,14 +177,21 @@ def invite_agency(reference: str) -> Response:
 def add_note(reference: str) -> Page:
     case, sections = access.load_case(reference, (policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES),
                                       action="case.note")
+    """Add a note from the case page; if it is refused, the note is shown again on a page of its own."""
     form = NoteForm()
+    confidential_allowed = policy.SECTION_CONFIDENTIAL_NOTES in sections
     if form.validate_on_submit():
-        confidential = bool(form.confidential.data) and policy.SECTION_CONFIDENTIAL_NOTES in sections
-        case_ops.add_note(case, form.text.data or "", by=current_user, confidential=confidential)
-        flash("Note added.", "success")
-    else:
-        flash("Enter the note before saving it.", "error")
-    return _back(case.reference)
+        try:
+            with attempt():
+                case_ops.add_note(case, form.text.data or "", by=current_user,
+                                  confidential=bool(form.confidential.data) and confidential_allowed)
+        except case_ops.OperationError as error:
+            show_operation_error(form, error)
+        else:
+            flash("Note added.", "success")
+            return _back(case.reference)
+    page = render_template("cases/add_note.html", case=case, form=form, confidential_allowed=confidential_allowed)
+    return page, 400
 
 
 @bp.route("/<reference>/workers", methods=["POST"])

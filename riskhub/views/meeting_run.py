@@ -26,7 +26,7 @@ from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import events as event_ops
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as meeting_ops
-from riskhub.views import requested_page
+from riskhub.views import requested_page, whole_number
 from riskhub.views.meetings import chair_only, load_meeting
 
 bp = Blueprint("meeting_run", __name__, url_prefix="/meetings/<reference>/run")
@@ -139,7 +139,7 @@ def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
         if wants_json:
             return jsonify(saved=False, errors=form.errors), 400
         return _page(meeting, item, minutes_form=form, status=400)
-    version = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = whole_number(form.version.data)
     try:
         with attempt():
             survivor_side = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_MINUTES)

@@ -215,8 +215,6 @@ def _task(task_id: uuid.UUID) -> PartnerContactTask:
 @bp.route("/partner-contact/<uuid:task_id>", methods=["GET", "POST"])
 def task(task_id: uuid.UUID) -> Page:
     found = _task(task_id)
-    audit.record("partner_contact.view", actor=audit.actor_for(current_user), object_type="partner_contact_task",
-                 object_id=found.id, case_ref=found.case.reference, sections=("partner_contact",))
     form = AttemptForm()
     if form.validate_on_submit():
         try:
@@ -229,15 +227,27 @@ def task(task_id: uuid.UUID) -> Page:
         else:
             flash("Attempt recorded.", "success")
             return redirect(url_for("partnerships.task", task_id=found.id))
+    return _task_page(found, form), 400 if form.is_submitted() else 200
+
+
+def _task_page(found: PartnerContactTask, form: AttemptForm, notice_form: NoticeForm | None = None,
+               notice_id: uuid.UUID | None = None) -> str:
+    """The task page (a recorded view); `notice_form` is a refused answer to notice `notice_id`,
+    shown again under that notice with its errors and what was typed."""
+    audit.record("partner_contact.view", actor=audit.actor_for(current_user), object_type="partner_contact_task",
+                 object_id=found.id, case_ref=found.case.reference, sections=("partner_contact",))
     notices = list(db.session.scalars(select(RiskNotice).where(RiskNotice.task_id == found.id)
                                       .order_by(RiskNotice.created_at)))
-    page = render_template("partnerships/task.html", task=found, form=form, notices=notices,
-                           notice_form=NoticeForm(formdata=None), today=date.today())
-    return page, 400 if form.is_submitted() else 200
+    if notice_form is None:
+        notice_form = NoticeForm(formdata=None)
+    else:  # the error summary links to the fields under that notice
+        notice_form.informed.id, notice_form.reason.id = f"informed-{notice_id}", f"reason-{notice_id}"
+    return render_template("partnerships/task.html", task=found, form=form, notices=notices,
+                           notice_form=notice_form, refused_notice_id=notice_id, today=date.today())
 
 
 @bp.route("/partner-contact/notices/<uuid:notice_id>", methods=["POST"])
-def resolve(notice_id: uuid.UUID) -> BaseResponse:
+def resolve(notice_id: uuid.UUID) -> BaseResponse | tuple[str, int]:
     notice = db.session.get(RiskNotice, notice_id)
     if notice is None:
         abort(404)
@@ -249,9 +259,8 @@ def resolve(notice_id: uuid.UUID) -> BaseResponse:
                 contact_ops.resolve_notice(notice, informed=form.informed.data == "yes",
                                            reason=form.reason.data or "", by=current_user)
         except OperationError as error:
-            flash(error.message, "error")
+            show_operation_error(form, error)
         else:
             flash("Recorded.", "success")
-    else:
-        flash("Say whether the partner was informed.", "error")
-    return redirect(url_for("partnerships.task", task_id=found.id))
+            return redirect(url_for("partnerships.task", task_id=found.id))
+    return _task_page(found, AttemptForm(formdata=None), form, notice.id), 400

@@ -14,8 +14,7 @@ from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case
 from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, MeetingInvite, NotDoneReason, SafetyAction
-from riskhub.operations import OperationError
-from riskhub.operations.cases import check_version
+from riskhub.operations import OperationError, check_version
 from riskhub.operations.meetings import ensure_open
 from riskhub.policy import SECTION_ACTIONS, SECTION_SURVIVOR_ACTIONS, is_perpetrator_facing
 

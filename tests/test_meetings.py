@@ -102,6 +102,28 @@ def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth
         assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 4
 
 
+def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, client, auth, people, make):
+    """The remove button sent twice takes the case off once; the second answer is the agenda again
+    with a plain message, not an error page, and the case's referral is back in the queue once."""
+    w = world(app, client, auth, people, make)
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    url, data = f"/meetings/{w['meeting']}/items/{item_id}/remove", {"csrf_token": csrf_token(page)}
+    first = client.post(url, data=data)
+    assert first.status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/meetings/{w['meeting']}")
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This case is no longer on the agenda" in shown
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 3
+        referral = db.session.scalar(select(Referral).where(Referral.case.has(Case.reference == w["adult"])))
+        assert referral.status.value == "waiting"
+        removals = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.remove")).all()
+        assert [e.case_ref for e in removals] == [w["adult"]]
+
+
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     assert "High / None" in client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)

@@ -149,11 +149,20 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
+def hidden_value(html: str, name: str) -> str:
+    """The value of a hidden field on a page (a record's version, say)."""
+    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*type="hidden"[^>]*value="([^"]*)"', html)
+    assert match, f"page has no hidden {name} field"
+    return match.group(1)
+
+
 def post_form(client: FlaskClient, url: str, data: dict[str, Any], *, page: str | None = None,
-              follow_redirects: bool = False) -> Any:
-    """Submit a form as a browser would: load its page for the CSRF token, then POST."""
+              follow_redirects: bool = False, hidden: tuple[str, ...] = ()) -> Any:
+    """Submit a form as a browser would: load its page for the CSRF token (and the `hidden`
+    fields named, such as the version of the record it edits), then POST."""
     html = client.get(page or url).get_data(as_text=True)
-    return client.post(url, data={**data, "csrf_token": csrf_token(html)},
+    kept = {name: hidden_value(html, name) for name in hidden}
+    return client.post(url, data={**kept, **data, "csrf_token": csrf_token(html)},
                        follow_redirects=follow_redirects)
 
 

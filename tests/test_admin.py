@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, Role, User
 from riskhub.models.audit import AccessLogEntry
-from tests.conftest import PASSWORD, AuthActions, post_form
+from tests.conftest import PASSWORD, AuthActions, csrf_token, hidden_value, post_form
 
 NEW_PASSWORD = "a-quite-different-passphrase-4"
 NEW_USER: dict[str, Any] = {"name": "Priya Shah", "email": "priya.shah@example.org", "roles": ["practitioner", "chair"],
@@ -141,7 +141,8 @@ def test_admin_edits_an_agency(app: Flask, admin: FlaskClient, people: dict[str,
     assert 'value="Riverside IDVA"' in form
     assert re.search(r'<option selected value="survivor_support">|<option value="survivor_support" selected',
                      form), "the current kind is not pre-selected"
-    response = post_form(admin, url, {"name": "Riverside Housing", "kind": "housing", "active": "y"})
+    response = post_form(admin, url, {"name": "Riverside Housing", "kind": "housing", "active": "y"},
+                         hidden=("version",))
     assert response.status_code == 302
     agency = agency_named(app, "Riverside Housing")
     assert agency is not None and agency.id == people["idva_agency"]
@@ -156,14 +157,15 @@ def test_deactivating_an_agency_stops_its_staff_signing_in(app: Flask, admin: Fl
     """Unticking Active signs its staff out at once and refuses their sign-in; reactivating lets them back."""
     idva = signed_in_as(app, "idva@example.org")
     url = f"/admin/agencies/{people['idva_agency']}/edit"
-    response = post_form(admin, url, {"name": "Riverside IDVA", "kind": "survivor_support"})  # Active unticked
+    response = post_form(admin, url, {"name": "Riverside IDVA", "kind": "survivor_support"},  # Active unticked
+                         hidden=("version",))
     assert response.status_code == 302
     assert agency_active(app, "Riverside IDVA") is False
     assert "Inactive" in text(admin.get("/admin/"))
     assert sent_to_sign_in(idva)
     assert not can_sign_in(app, "idva@example.org")
     assert can_sign_in(app, "programme@example.org")  # other agencies are untouched
-    post_form(admin, url, {"name": "Riverside IDVA", "kind": "survivor_support", "active": "y"})
+    post_form(admin, url, {"name": "Riverside IDVA", "kind": "survivor_support", "active": "y"}, hidden=("version",))
     assert can_sign_in(app, "idva@example.org")
     assert [a for a, *_ in admin_log(app)].count("admin.agency.update") == 2
 
@@ -171,7 +173,7 @@ def test_deactivating_an_agency_stops_its_staff_signing_in(app: Flask, admin: Fl
 def test_new_users_cannot_join_an_inactive_agency(app: Flask, admin: FlaskClient, people: dict[str, Any]) -> None:
     """An inactive agency is not offered for new users and is refused if posted anyway."""
     assert post_form(admin, f"/admin/agencies/{people['idva_agency']}/edit", {
-        "name": "Riverside IDVA", "kind": "survivor_support"}).status_code == 302
+        "name": "Riverside IDVA", "kind": "survivor_support"}, hidden=("version",)).status_code == 302
     offered = text(admin.get("/admin/users/new"))
     assert ">County Police</option>" in offered and ">Riverside IDVA</option>" not in offered
     before = count(app, User)
@@ -203,14 +205,15 @@ def test_renaming_an_agency_to_another_agencys_name_is_refused(app: Flask, admin
                                                                people: dict[str, Any]) -> None:
     """Editing an agency to clash (ignoring case) with another keeps both as they were."""
     url = f"/admin/agencies/{people['idva_agency']}/edit"
-    response = post_form(admin, url, {"name": "county POLICE", "kind": "survivor_support", "active": "y"})
+    response = post_form(admin, url, {"name": "county POLICE", "kind": "survivor_support", "active": "y"},
+                         hidden=("version",))
     assert_form_error(response, "name", "An agency with this name already exists")
     assert "Edit Riverside IDVA" in text(response)
     assert agency_named(app, "Riverside IDVA") is not None
     assert "admin.agency.update" not in [a for a, *_ in admin_log(app)]
     # Keeping its own name in another letter case is not a clash.
     assert post_form(admin, url, {"name": "RIVERSIDE IDVA", "kind": "survivor_support",
-                                  "active": "y"}).status_code == 302
+                                  "active": "y"}, hidden=("version",)).status_code == 302
 
 
 @pytest.mark.parametrize("taken", ["ÉBÈNE Women's Centre", "ébène women's centre", "E\u0301be\u0300ne Women's Centre"])
@@ -259,6 +262,33 @@ def test_admin_cannot_deactivate_their_own_agency(app: Flask, admin: FlaskClient
     assert agency_active(app, "County Police") is True
     assert admin.get("/admin/").status_code == 200
     assert "admin.agency.update" not in [a for a, *_ in admin_log(app)]
+
+
+def test_two_admins_editing_an_agency_get_a_conflict_not_an_overwrite(app: Flask, admin: FlaskClient,
+                                                                      people: dict[str, Any], make: Any) -> None:
+    """The second save of the same copy answers 409 with the form kept; the first change stays."""
+    make.user("admin2@example.org", people["police_agency"], ("admin",))
+    other = signed_in_as(app, "admin2@example.org")
+    url = f"/admin/agencies/{people['idva_agency']}/edit"
+    mine, theirs = admin.get(url).get_data(as_text=True), other.get(url).get_data(as_text=True)
+    first = other.post(url, data={"name": "Riverside Housing", "kind": "housing", "active": "y",
+                                  "version": hidden_value(theirs, "version"), "csrf_token": csrf_token(theirs)})
+    assert first.status_code == 302
+    second = admin.post(url, data={"name": "Riverside Support", "kind": "survivor_support", "active": "y",
+                                   "version": hidden_value(mine, "version"), "csrf_token": csrf_token(mine)})
+    assert second.status_code == 409
+    page = text(second)
+    assert "Someone else changed this record" in page and 'value="Riverside Support"' in page
+    assert "The agency now reads: Riverside Housing" in page
+    stored = agency_named(app, "Riverside Housing")
+    assert stored is not None and stored.kind == AgencyKind.HOUSING
+    assert agency_named(app, "Riverside Support") is None
+    assert [a for a, *_ in admin_log(app)].count("admin.agency.update") == 1
+    # Saving again from the re-shown form is a deliberate overwrite, and works.
+    again = admin.post(url, data={"name": "Riverside Support", "kind": "survivor_support", "active": "y",
+                                  "version": hidden_value(page, "version"), "csrf_token": csrf_token(page)})
+    assert again.status_code == 302
+    assert agency_named(app, "Riverside Support") is not None
 
 
 # Users --------------------------------------------------------------------------------------
@@ -319,7 +349,7 @@ def test_admin_changes_roles(app: Flask, admin: FlaskClient, people: dict[str, A
     """New roles are stored, take effect for the user, are shown ticked, and are logged with the roles."""
     url = f"/admin/users/{people['idva']}"
     assert signed_in_as(app, "idva@example.org").get("/audit/").status_code == 403
-    response = post_form(admin, f"{url}/roles", {"roles": ["practitioner", "auditor"]}, page=url)
+    response = post_form(admin, f"{url}/roles", {"roles": ["practitioner", "auditor"]}, page=url, hidden=("version",))
     assert response.status_code == 302 and response.headers["Location"] == url
     assert stored_user(app, people["idva"])[1] == {Role.PRACTITIONER, Role.AUDITOR}
     page = admin.get(url).get_data(as_text=True)
@@ -336,7 +366,7 @@ def test_bad_roles_are_refused(app: Flask, admin: FlaskClient, people: dict[str,
                                message: str) -> None:
     """No role, or an unknown one: 400 with the error linked to the roles group; roles unchanged."""
     url = f"/admin/users/{people['chair']}"
-    response = post_form(admin, f"{url}/roles", {"roles": roles}, page=url)
+    response = post_form(admin, f"{url}/roles", {"roles": roles}, page=url, hidden=("version",))
     assert_form_error(response, "roles", message)
     assert stored_user(app, people["chair"])[1] == {Role.CHAIR, Role.PRACTITIONER}
     assert "admin.user.roles" not in [a for a, *_ in admin_log(app)]
@@ -345,12 +375,13 @@ def test_bad_roles_are_refused(app: Flask, admin: FlaskClient, people: dict[str,
 def test_admin_cannot_remove_their_own_admin_role(app: Flask, admin: FlaskClient, people: dict[str, Any]) -> None:
     """Taking admin off oneself is refused beside the roles; adding a role to oneself still works."""
     url = f"/admin/users/{people['admin']}"
-    response = post_form(admin, f"{url}/roles", {"roles": ["practitioner"]}, page=url)
+    response = post_form(admin, f"{url}/roles", {"roles": ["practitioner"]}, page=url, hidden=("version",))
     assert_form_error(response, "roles", "You cannot remove your own admin role")
     assert stored_user(app, people["admin"])[1] == {Role.ADMIN}
     assert admin.get("/admin/").status_code == 200
     assert "admin.user.roles" not in [a for a, *_ in admin_log(app)]
-    assert post_form(admin, f"{url}/roles", {"roles": ["admin", "auditor"]}, page=url).status_code == 302
+    assert post_form(admin, f"{url}/roles", {"roles": ["admin", "auditor"]}, page=url,
+                     hidden=("version",)).status_code == 302
     assert stored_user(app, people["admin"])[1] == {Role.ADMIN, Role.AUDITOR}
 
 
@@ -359,8 +390,35 @@ def test_another_admin_can_remove_an_admin_role(app: Flask, admin: FlaskClient, 
     """The guard is about oneself: an admin may take the admin role from a colleague."""
     colleague = make.user("admin2@example.org", people["police_agency"], ("admin",))
     url = f"/admin/users/{colleague}"
-    assert post_form(admin, f"{url}/roles", {"roles": ["auditor"]}, page=url).status_code == 302
+    assert post_form(admin, f"{url}/roles", {"roles": ["auditor"]}, page=url, hidden=("version",)).status_code == 302
     assert stored_user(app, colleague)[1] == {Role.AUDITOR}
+
+
+def test_two_admins_changing_roles_get_a_conflict_not_an_overwrite(app: Flask, admin: FlaskClient,
+                                                                   people: dict[str, Any], make: Any) -> None:
+    """Roles changed from an out-of-date page answer 409, say what the roles now are, and change nothing."""
+    make.user("admin2@example.org", people["police_agency"], ("admin",))
+    other = signed_in_as(app, "admin2@example.org")
+    url = f"/admin/users/{people['idva']}"
+    mine, theirs = admin.get(url).get_data(as_text=True), other.get(url).get_data(as_text=True)
+    first = other.post(f"{url}/roles", data={"roles": ["practitioner", "auditor"],
+                                             "version": hidden_value(theirs, "version"),
+                                             "csrf_token": csrf_token(theirs)})
+    assert first.status_code == 302
+    second = admin.post(f"{url}/roles", data={"roles": ["practitioner", "chair"],
+                                              "version": hidden_value(mine, "version"),
+                                              "csrf_token": csrf_token(mine)})
+    assert second.status_code == 409
+    page = text(second)
+    assert "Someone else changed this record" in page and "The roles now held: auditor, practitioner" in page
+    assert re.search(r'<input checked[^>]*value="chair"|<input[^>]*value="chair"[^>]*checked', page)
+    assert stored_user(app, people["idva"])[1] == {Role.PRACTITIONER, Role.AUDITOR}
+    assert [a for a, *_ in admin_log(app)].count("admin.user.roles") == 1
+    again = admin.post(f"{url}/roles", data={"roles": ["practitioner", "chair"],
+                                             "version": hidden_value(page, "version"),
+                                             "csrf_token": csrf_token(page)})
+    assert again.status_code == 302
+    assert stored_user(app, people["idva"])[1] == {Role.PRACTITIONER, Role.CHAIR}
 
 
 def test_password_reset_replaces_the_password_and_ends_sessions(app: Flask, admin: FlaskClient,

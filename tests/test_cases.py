@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import func, select
 
 from riskhub import access
 from riskhub.extensions import db
+from riskhub.models.accounts import User
 from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case, EmergencyAccess
@@ -272,6 +274,50 @@ def test_referral_records_consent_and_detects_repeats(app, client, auth, people,
         later = db.session.scalars(select(Referral).order_by(Referral.referred_at.desc())).first()
         assert "repeat" in later.reasons and later.repeat_of_id is not None
         assert later.case.status.value == "referred"
+
+
+def test_a_correction_sent_twice_is_refused_the_second_time(app, client, auth, people, make):
+    """The same correction posted twice (a double click, the back button) corrects once; the second
+    answers 409 saying the assessment was already corrected, and stores nothing."""
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    post_form(client, f"/cases/{reference}/assessments/new/survivor", {"assessed_on": TODAY, **survivor_answers(4)})
+    with app.app_context():
+        first = db.session.scalars(select(Assessment)).one().id
+    url = f"/cases/{reference}/assessments/new/survivor?supersedes={first}"
+    token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+    data = {"assessed_on": TODAY, **survivor_answers(11), "csrf_token": token}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 409
+    assert "This assessment has already been corrected" in again.get_data(as_text=True).replace("&#39;", "'")
+    with app.app_context():
+        rows = db.session.scalars(select(Assessment).order_by(Assessment.score)).all()
+        assert [(a.score, a.supersedes_id) for a in rows] == [(4, None), (11, first)]
+
+
+def test_the_database_refuses_a_second_correction_of_the_same_assessment(app, people, make):
+    """Two requests checking at the same moment both pass the check: the unique index still
+    lets only one correction through, and the operation refuses the other cleanly."""
+    from riskhub.operations import ConflictError
+    from riskhub.operations import assessments as ops
+
+    reference = make.case(people["idva"])
+    with app.test_request_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        assessor = db.session.get(User, people["idva"])
+        template = ops.current_form("survivor")
+        answers = survivor_answers(4)
+        submission = ops.Submission(assessed_on=date.today(), sources={},
+                                    answers={k.removeprefix("item_"): v for k, v in answers.items()})
+        first = ops.record_assessment(case, template, submission, assessor=assessor)
+        ops.record_assessment(case, template, submission, assessor=assessor, supersedes=first)
+        db.session.commit()
+        with patch.object(ops, "already_corrected", return_value=False), pytest.raises(ConflictError):
+            ops.record_assessment(case, template, submission, assessor=assessor, supersedes=first)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Assessment)
+                                 .where(Assessment.supersedes_id == first.id)) == 1
 
 
 def test_two_people_editing_the_survivor_get_a_conflict_not_an_overwrite(app, client, auth, people, make):

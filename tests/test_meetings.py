@@ -85,6 +85,45 @@ def test_scheduling_refuses_bad_input_and_repeats_make_separate_meetings(app, cl
         assert all(s.day == SOON.day or s.day >= 28 for s in starts)
 
 
+def test_meetings_and_series_too_far_ahead_are_refused_with_a_message(app, client, auth, people):
+    """A mistyped year (9999) or a series running past the limit re-shows the form with the reason;
+    nothing is stored and the meeting pages and calendar feed keep working."""
+    auth.login("chair@example.org")
+    agencies = [people["idva_agency"]]
+    last_day = schedule(client, agencies, date="9999-12-31", time="23:00", duration="180")
+    assert last_day.status_code == 400
+    assert "The meeting cannot be more than 5 years ahead" in last_day.get_data(as_text=True)
+    weekly_past_9999 = schedule(client, agencies, date="9999-12-01", repeat="weekly", occurrences="26")
+    assert weekly_past_9999.status_code == 400
+    assert "cannot be more than 5 years ahead" in weekly_past_9999.get_data(as_text=True)
+    near_limit = (date.today() + timedelta(days=5 * 365 - 60)).isoformat()
+    long_series = schedule(client, agencies, date=near_limit, repeat="monthly", occurrences="26")
+    assert long_series.status_code == 400
+    html = long_series.get_data(as_text=True)
+    assert "The last meeting of this series would be more than 5 years ahead" in html and 'href="#occurrences"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
+    assert schedule(client, agencies, date=near_limit, repeat="monthly", occurrences="1").status_code == 302
+    assert client.get("/meetings/").status_code == 200
+    assert client.get("/").status_code == 200
+
+
+def test_an_action_deadline_too_far_ahead_is_refused_with_a_message(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    response = post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
+        "description": "Visit and review locks", "deadline": "9999-12-31",
+        "owner_agency": str(people["police_agency"])}, page=f"/meetings/{meeting}/run?item={item_id}")
+    assert response.status_code == 400
+    assert "The deadline cannot be more than 5 years ahead" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SafetyAction)) == 0
+
+
 def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
@@ -100,6 +139,28 @@ def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth
     assert "already on this agenda" in again.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 4
+
+
+def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, client, auth, people, make):
+    """The remove button sent twice takes the case off once; the second answer is the agenda again
+    with a plain message, not an error page, and the case's referral is back in the queue once."""
+    w = world(app, client, auth, people, make)
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    with app.app_context():
+        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    url, data = f"/meetings/{w['meeting']}/items/{item_id}/remove", {"csrf_token": csrf_token(page)}
+    first = client.post(url, data=data)
+    assert first.status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/meetings/{w['meeting']}")
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "This case is no longer on the agenda" in shown
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 3
+        referral = db.session.scalar(select(Referral).where(Referral.case.has(Case.reference == w["adult"])))
+        assert referral.status.value == "waiting"
+        removals = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.remove")).all()
+        assert [e.case_ref for e in removals] == [w["adult"]]
 
 
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from unittest.mock import patch
 
+import pytest
 from sqlalchemy import func, select
 
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
 from riskhub.models.events import ProgrammeEvent
-from riskhub.models.partnerships import PartnerContactTask, Partnership, Protocol, RiskNotice
-from tests.conftest import post_form
+from riskhub.models.partnerships import (
+    Category,
+    FlowDirection,
+    PartnerContactTask,
+    Partnership,
+    Protocol,
+    RiskNotice,
+)
+from tests.conftest import csrf_token, post_form
 
 TODAY = date.today()
 
@@ -64,6 +73,46 @@ def test_protocol_dates_and_survivor_data_direction_are_checked(app, client, aut
     assert count(app, Protocol) == before
     assert post_form(client, "/protocols/new", protocol_form(people)).status_code == 302
     assert count(app, Protocol) == before + 1
+
+
+def test_a_new_version_sent_twice_is_refused_the_second_time(app, client, auth, people):
+    """The same new version posted twice records one version; the second answers 409, says a
+    newer version already exists, and stores nothing."""
+    auth.login("admin@example.org")
+    old = people["protocol"]
+    url = f"/protocols/new?supersedes={old}"
+    token = csrf_token(client.get(url).get_data(as_text=True))
+    data = {**protocol_form(people, title="Programme and survivor services, revised"), "supersedes": str(old),
+            "csrf_token": token}
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)
+    assert again.status_code == 409
+    assert "A newer version of this protocol has already been recorded" in again.get_data(as_text=True)
+    with app.app_context():
+        replacing = db.session.scalars(select(Protocol).where(Protocol.supersedes_id == old)).all()
+        assert [(p.version_number, p.title) for p in replacing] == [(2, "Programme and survivor services, revised")]
+    assert count(app, Protocol) == 2
+
+
+def test_the_database_refuses_a_second_new_version_of_the_same_protocol(app, people):
+    """Two requests passing the check at the same moment: the unique index lets one through and
+    the operation refuses the other cleanly."""
+    from riskhub.operations import ConflictError
+    from riskhub.operations import partnerships as ops
+
+    plan = ops.ProtocolPlan(title="Revised", party_agency_ids=frozenset({people["idva_agency"],
+                                                                         people["programme_agency"]}),
+                            effective_from=TODAY, review_on=TODAY + timedelta(days=300), legal_basis="safeguarding",
+                            flows=frozenset({(Category.ATTENDANCE, FlowDirection.TO_SURVIVOR_SIDE)}))
+    with app.test_request_context():
+        old = db.session.get(Protocol, people["protocol"])
+        ops.create_protocol(plan, by=None, supersedes=old)
+        db.session.commit()
+        with patch.object(ops, "already_superseded", return_value=False), pytest.raises(ConflictError):
+            ops.create_protocol(plan, by=None, supersedes=old)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Protocol)
+                                 .where(Protocol.supersedes_id == old.id)) == 1
 
 
 def record_event(client: Any, reference: str, kind: str, note: str = "") -> Any:

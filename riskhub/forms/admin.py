@@ -1,6 +1,6 @@
 """Forms for agencies and users."""
 
-from wtforms import BooleanField, EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -31,6 +31,7 @@ class AgencyForm(Form):
     kind = SelectField("Kind of agency", choices=[(k.value, label) for k, label in AGENCY_KIND_LABELS.items()],
                        validators=[InputRequired("Choose the kind of agency")])
     active = BooleanField("Active (its staff can sign in)", default=True)
+    version = HiddenField()
 
 
 class UserForm(Form):
@@ -45,6 +46,7 @@ class UserForm(Form):
 
 class RolesForm(Form):
     roles = CheckboxesField("Roles", choices=ROLE_CHOICES, validators=[InputRequired("Choose at least one role")])
+    version = HiddenField()
 
 
 class PasswordResetForm(Form):

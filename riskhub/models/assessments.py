@@ -37,7 +37,8 @@ class Assessment(Base):
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"))
     assessor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"))
+    # Unique: an assessment is corrected once; a later correction replaces the correction.
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessments.id"), unique=True, index=True)
     content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     survivor_content_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
 

@@ -118,7 +118,8 @@ class Protocol(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     version_number: Mapped[int] = mapped_column(Integer, default=1)
-    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("protocols.id"))
+    # Unique: a version is superseded once; a later version supersedes the newer one.
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("protocols.id"), unique=True, index=True)
     effective_from: Mapped[date] = mapped_column(Date)
     review_on: Mapped[date] = mapped_column(Date)
     legal_basis: Mapped[str] = mapped_column(String(60))

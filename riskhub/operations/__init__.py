@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
@@ -22,6 +22,15 @@ class OperationError(Exception):
 
 class ConflictError(OperationError):
     """The record changed since the user loaded it; their edit was not applied."""
+
+
+def check_version(record: Any, submitted: int | None) -> None:
+    """Refuse an edit made on an out-of-date copy of a record (two people editing at once)."""
+    if submitted is None or record.version != submitted:
+        raise ConflictError(
+            "Someone else changed this record while you were editing it. Your changes have not been "
+            "saved: they are still in the form below. Check the current record, then save again."
+        )
 
 
 @contextmanager

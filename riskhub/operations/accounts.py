@@ -12,12 +12,13 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import flag_modified
 
 from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, Role, SignInThrottle, User, UserSession
 from riskhub.models.base import as_utc, field_cipher, utcnow
-from riskhub.operations import OperationError
+from riskhub.operations import OperationError, check_version
 from riskhub.passwords import hash_password, needs_rehash, password_problem, verify_password
 
 SIGNIN_FAILED = "Email address or password not recognised"
@@ -76,8 +77,10 @@ def create_agency(name: str, kind: AgencyKind, *, actor: audit.Actor) -> Agency:
     return agency
 
 
-def update_agency(agency: Agency, *, name: str, kind: AgencyKind, active: bool, actor: audit.Actor) -> None:
-    """Rename, reclassify or (de)activate an agency."""
+def update_agency(agency: Agency, *, name: str, kind: AgencyKind, active: bool, actor: audit.Actor,
+                  version: int | None) -> None:
+    """Rename, reclassify or (de)activate an agency, refusing an edit of an out-of-date copy."""
+    check_version(agency, version)
     name = " ".join(name.split())
     if not name:
         raise OperationError("Enter the agency's name", "name")
@@ -141,13 +144,18 @@ def create_user(
     return user
 
 
-def set_user_roles(user: User, roles: set[Role], *, actor: audit.Actor) -> None:
-    """Replace a user's roles; an admin cannot take away their own admin role."""
+def set_user_roles(user: User, roles: set[Role], *, actor: audit.Actor, version: int | None) -> None:
+    """Replace a user's roles, refusing a change made on an out-of-date copy of the user; an
+    admin cannot take away their own admin role."""
+    check_version(user, version)
     if not roles:
         raise OperationError("Choose at least one role", "roles")
     if actor.user_id == user.id and Role.ADMIN in user.roles and Role.ADMIN not in roles:
         raise OperationError("You cannot remove your own admin role: ask another admin to do it", "roles")
     user.set_roles(roles)
+    # The roles live in their own rows: touch the user row too, so its version moves on and a
+    # second admin's change made on the same copy is refused (here or by the version check at flush).
+    flag_modified(user, "active")
     db.session.flush()
     audit.record("admin.user.roles", actor=actor, object_type="user", object_id=user.id,
                  purpose=",".join(sorted(r.value for r in roles)))

@@ -14,9 +14,8 @@ from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case
 from riskhub.models.meetings import ActionStatus, AgendaItem, Meeting, MeetingInvite, NotDoneReason, SafetyAction
-from riskhub.operations import OperationError
-from riskhub.operations.cases import check_version
-from riskhub.operations.meetings import ensure_open
+from riskhub.operations import OperationError, check_version
+from riskhub.operations.meetings import check_within_reach, ensure_open
 from riskhub.policy import SECTION_ACTIONS, SECTION_SURVIVOR_ACTIONS, is_perpetrator_facing
 
 OPEN_STATUSES = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
@@ -43,6 +42,7 @@ def agree_action(item: AgendaItem, plan: ActionPlan, *, by: User) -> SafetyActio
         raise OperationError("Describe the action", "description")
     if plan.deadline < meeting.starts_at.date():
         raise OperationError("The deadline cannot be before the meeting", "deadline")
+    check_within_reach(plan.deadline, "The deadline", "deadline")
     if plan.owner_agency_id not in item.case.agency_ids:
         raise OperationError("The owner must be an agency involved in the case", "owner_agency")
     owner_agency = db.session.get(Agency, plan.owner_agency_id)

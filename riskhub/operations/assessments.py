@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from riskhub import audit
 from riskhub.assessments import LEVEL_RANK, SURVIVOR_SIDE, Catalogue, Template, load_catalogue
@@ -17,7 +18,10 @@ from riskhub.models.accounts import User
 from riskhub.models.assessments import Assessment
 from riskhub.models.cases import Case
 from riskhub.models.events import ProgrammeEvent
-from riskhub.operations import OperationError
+from riskhub.operations import ConflictError, OperationError
+
+ALREADY_CORRECTED = ("This assessment has already been corrected, so your correction has not been saved. "
+                     "Open the case to see the current assessment, and correct that one if it needs it.")
 
 
 def catalogue() -> Catalogue:
@@ -52,6 +56,12 @@ class Submission:
     notes: str = ""
 
 
+def already_corrected(assessment: Assessment) -> bool:
+    """A correction replacing this assessment has been recorded."""
+    return db.session.scalar(
+        select(Assessment.id).where(Assessment.supersedes_id == assessment.id).limit(1)) is not None
+
+
 def record_assessment(case: Case, template: Template, submission: Submission, *, assessor: User,
                       supersedes: Assessment | None = None) -> Assessment:
     """Store a new assessment; earlier ones are kept, a correction names the one it replaces."""
@@ -63,6 +73,8 @@ def record_assessment(case: Case, template: Template, submission: Submission, *,
         raise OperationError("Explain why professional judgement puts this case at high risk", "rationale")
     if supersedes is not None and (supersedes.case_id != case.id or supersedes.side != template.side):
         raise OperationError("A correction must replace an assessment of the same side of this case")
+    if supersedes is not None and already_corrected(supersedes):
+        raise ConflictError(ALREADY_CORRECTED)
     score = template.score(submission.answers)
     if template.method == "count":
         thresholds = current_app.config["RISK_THRESHOLDS"].get(template.key, {})
@@ -86,8 +98,11 @@ def record_assessment(case: Case, template: Template, submission: Submission, *,
         "firearms_access": submission.firearms_access,
         "notes": submission.notes.strip(),
     })
-    db.session.add(assessment)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(assessment)
+    except IntegrityError:  # another request corrected the same assessment at the same moment
+        raise ConflictError(ALREADY_CORRECTED) from None
     audit.record("assessment.create", actor=audit.actor_for(assessor), object_type="assessment",
                  object_id=assessment.id, case_ref=case.reference,
                  sections=(f"{template.side}_assessment_detail",))

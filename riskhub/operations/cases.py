@@ -29,7 +29,7 @@ from riskhub.models.cases import (
     SurvivorContact,
     WorkerSide,
 )
-from riskhub.operations import ConflictError, OperationError
+from riskhub.operations import OperationError, check_version
 from riskhub.operations.events import open_alerts_for_joining_agency, opened_without_events
 
 
@@ -213,15 +213,6 @@ def change_status(case: Case, status: CaseStatus, *, by: User) -> None:
     db.session.flush()
     audit.record("case.status", actor=audit.actor_for(by), object_type="case", object_id=case.id,
                  case_ref=case.reference, purpose=status.value)
-
-
-def check_version(record: Any, submitted: int | None) -> None:
-    """Refuse an edit made on an out-of-date copy of a record (two people editing at once)."""
-    if submitted is None or record.version != submitted:
-        raise ConflictError(
-            "Someone else changed this record while you were editing it. Your changes have not been "
-            "saved: they are still in the form below. Check the current record, then save again."
-        )
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from riskhub.models.base import utcnow
 from riskhub.models.cases import CaseStatus
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting, MeetingStatus
 from riskhub.models.referrals import ReferralStatus
-from riskhub.operations import OperationError
-from riskhub.operations.cases import change_status, check_version
+from riskhub.operations import OperationError, check_version
+from riskhub.operations.cases import change_status
 from riskhub.operations.meetings import ensure_open
 
 

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -45,6 +45,25 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+YEARS_AHEAD = 5  # nothing is planned further ahead than this: meetings, series, action deadlines
+MAX_OCCURRENCES = 26
+
+
+def furthest_ahead(today: date | None = None) -> date:
+    """The last day a meeting or a deadline may be set for (YEARS_AHEAD years from today)."""
+    today = today or date.today()
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def check_within_reach(day: date, what: str, field: str) -> None:
+    """Refuse a date too far ahead to be meant (a mistyped year, say), before any arithmetic on it."""
+    if day > furthest_ahead():
+        raise OperationError(f"{what} cannot be more than {YEARS_AHEAD} years ahead: check the year", field)
+
+
 def occurrence_times(first: datetime, repeat: str, count: int) -> list[datetime]:
     """Start times of a series: weekly, fortnightly or monthly (same day of the month)."""
     step = REPEATS[repeat]
@@ -71,14 +90,21 @@ def schedule_meetings(plan: MeetingPlan, *, chair: User) -> list[Meeting]:
     """Create a meeting, or each occurrence of a repeating series as its own meeting."""
     if as_utc(plan.starts_at) <= utcnow():
         raise OperationError("The meeting must start in the future", "starts_at")
+    check_within_reach(plan.starts_at.date(), "The meeting", "starts_at")
     if not plan.venue.strip() and not plan.online_link.strip():
         raise OperationError("Enter a venue or an online link", "venue")
     if not plan.agency_ids:
         raise OperationError("Invite at least one agency", "agencies")
     count = 1 if plan.repeat == "none" else plan.occurrences
+    if not 1 <= count <= MAX_OCCURRENCES:
+        raise OperationError(f"A series has 1 to {MAX_OCCURRENCES} meetings", "occurrences")
+    times = occurrence_times(plan.starts_at, plan.repeat, count)  # first within reach: no overflow
+    if times[-1].date() > furthest_ahead():
+        raise OperationError(f"The last meeting of this series would be more than {YEARS_AHEAD} years ahead: "
+                             "choose fewer meetings or an earlier date", "occurrences")
     series = uuid.uuid4() if count > 1 else None
     meetings = []
-    for starts_at in occurrence_times(plan.starts_at, plan.repeat, count):
+    for starts_at in times:
         meeting = Meeting(
             reference=_reference(), series_id=series, starts_at=starts_at, duration_minutes=plan.duration_minutes,
             venue=plan.venue.strip(), online_link=plan.online_link.strip(), chair_id=chair.id,

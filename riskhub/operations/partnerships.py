@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from riskhub import audit
@@ -28,7 +29,7 @@ from riskhub.models.partnerships import (
     ProtocolFlow,
     ProtocolParty,
 )
-from riskhub.operations import OperationError, forget_for_transaction, per_transaction
+from riskhub.operations import ConflictError, OperationError, forget_for_transaction, per_transaction
 
 EVENT_CATEGORY = {
     EventKind.REFERRED: Category.ATTENDANCE,
@@ -112,17 +113,32 @@ def check_protocol_plan(plan: ProtocolPlan) -> None:
         raise OperationError(f"Survivor data can never flow to the programme: remove {names}", "flows")
 
 
+ALREADY_SUPERSEDED = ("A newer version of this protocol has already been recorded, so this one has not been "
+                      "saved. Open the protocols list to see the current version, and record a new version of "
+                      "that one if it needs changing.")
+
+
+def already_superseded(protocol: Protocol) -> bool:
+    """A newer version replacing this one has been recorded."""
+    return db.session.scalar(select(Protocol.id).where(Protocol.supersedes_id == protocol.id).limit(1)) is not None
+
+
 def create_protocol(plan: ProtocolPlan, *, by: User | None, supersedes: Protocol | None = None) -> Protocol:
     """Record a protocol, or a new version of one (the old version is kept). `by` None: the system."""
     check_protocol_plan(plan)
+    if supersedes is not None and already_superseded(supersedes):
+        raise ConflictError(ALREADY_SUPERSEDED)
     protocol = Protocol(title=plan.title.strip(), effective_from=plan.effective_from, review_on=plan.review_on,
                         legal_basis=plan.legal_basis, supersedes_id=supersedes.id if supersedes else None,
                         version_number=(supersedes.version_number + 1) if supersedes else 1)
     protocol.parties = [ProtocolParty(agency_id=a) for a in sorted(plan.party_agency_ids)]
     protocol.flows = [ProtocolFlow(category=c, direction=d) for c, d in sorted(plan.flows)]
     protocol.terms = {k: v.strip() for k, v in plan.terms.items() if v and v.strip()}
-    db.session.add(protocol)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(protocol)
+    except IntegrityError:  # another request recorded a new version of the same one at the same moment
+        raise ConflictError(ALREADY_SUPERSEDED) from None
     audit.record("protocol.create", actor=audit.actor_for(by) if by else audit.SYSTEM, object_type="protocol",
                  object_id=protocol.id, purpose=f"version {protocol.version_number}")
     return protocol

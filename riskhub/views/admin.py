@@ -14,7 +14,7 @@ from riskhub.extensions import db
 from riskhub.forms import ConfirmForm
 from riskhub.forms.admin import AgencyForm, PasswordResetForm, RolesForm, UserForm
 from riskhub.models.accounts import Agency, AgencyKind, Role, User, with_roles
-from riskhub.operations import OperationError, accounts, attempt
+from riskhub.operations import ConflictError, OperationError, accounts, attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,6 +50,11 @@ def _get_user(user_id: uuid.UUID) -> User:
 
 def _agencies() -> list[Agency]:
     return list(db.session.scalars(select(Agency).order_by(Agency.name)))
+
+
+def _version(form: AgencyForm | RolesForm) -> int | None:
+    raw = form.version.data
+    return int(raw) if raw and str(raw).isdigit() else None
 
 
 def _show_error(form: object, error: OperationError) -> None:
@@ -91,7 +96,11 @@ def edit_agency(agency_id: uuid.UUID) -> Page:
         try:
             with attempt():
                 accounts.update_agency(agency, name=form.name.data or "", kind=AgencyKind(form.kind.data),
-                                       active=bool(form.active.data), actor=_actor())
+                                       active=bool(form.active.data), actor=_actor(), version=_version(form))
+        except ConflictError as error:
+            flash(error.message, "error")
+            form.version.data = agency.version  # saving again after review is a deliberate overwrite
+            return render_template("admin/agency_form.html", form=form, agency=agency, conflict=True), 409
         except OperationError as error:
             _show_error(form, error)
         else:
@@ -131,15 +140,16 @@ def new_user() -> Page:
 
 
 def _user_page(user: User, roles_form: RolesForm | None = None,
-               password_form: PasswordResetForm | None = None) -> Page:
+               password_form: PasswordResetForm | None = None, conflict: bool = False) -> Page:
     # formdata=None: the form not submitted shows the stored values, not the other form's POST.
-    roles_form = roles_form or RolesForm(formdata=None, roles=sorted(r.value for r in user.roles))
+    roles_form = roles_form or RolesForm(formdata=None, roles=sorted(r.value for r in user.roles),
+                                         version=user.version)
     password_form = password_form or PasswordResetForm(formdata=None)
     failed = roles_form if roles_form.errors else password_form if password_form.errors else None
     return render_template(
         "admin/user.html", user=user, roles_form=roles_form, password_form=password_form,
-        confirm_form=ConfirmForm(), sessions=accounts.live_session_count(user), form=failed,
-    ), 400 if failed else 200
+        confirm_form=ConfirmForm(), sessions=accounts.live_session_count(user), form=failed, conflict=conflict,
+    ), 409 if conflict else 400 if failed else 200
 
 
 @bp.route("/users/<uuid:user_id>")
@@ -155,7 +165,12 @@ def user_roles(user_id: uuid.UUID) -> Page:
         return _user_page(person, roles_form=form)
     try:
         with attempt():
-            accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor())
+            accounts.set_user_roles(person, {Role(r) for r in form.roles.data or []}, actor=_actor(),
+                                    version=_version(form))
+    except ConflictError as error:
+        flash(error.message, "error")
+        form.version.data = person.version  # saving again after review is a deliberate overwrite
+        return _user_page(person, roles_form=form, conflict=True)
     except OperationError as error:
         _show_error(form, error)
         return _user_page(person, roles_form=form)

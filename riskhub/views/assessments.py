@@ -15,7 +15,7 @@ from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.assessments import form_class, item_field, source_field
 from riskhub.models.assessments import Assessment
-from riskhub.operations import OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import assessments as ops
 
 bp = Blueprint("assessments", __name__, url_prefix="/cases/<reference>/assessments")
@@ -67,11 +67,15 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
     template = ops.current_form(side)
     supersedes = _superseded(case.id, side)
     form = form_class(template)()
+    status = 200
     if form.validate_on_submit():
         try:
             with attempt():
                 ops.record_assessment(case, template, _submission(form, template), assessor=current_user,
                                       supersedes=supersedes)
+        except ConflictError as error:  # a correction of an assessment already corrected (sent twice, say)
+            flash(error.message, "error")
+            status = 409
         except OperationError as error:
             show_operation_error(form, error)
         else:
@@ -79,7 +83,7 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
             return redirect(url_for("cases.show", reference=case.reference))
     page = render_template("assessments/new.html", case=case, form=form, template=template,
                            supersedes=supersedes, item_field=item_field, source_field=source_field)
-    return page, 400 if form.errors else 200
+    return page, 400 if form.errors else status
 
 
 @bp.route("/<uuid:assessment_id>")

@@ -184,11 +184,17 @@ def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
     return item
 
 
+NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been taken off."
+
+
 @bp.route("/<reference>/items/<uuid:item_id>/remove", methods=["POST"])
 def remove_item(reference: str, item_id: uuid.UUID) -> Response:
     meeting = load_meeting(reference)
     chair_only(meeting, "agenda.denied")
     if ConfirmForm().validate_on_submit():
+        if db.session.get(AgendaItem, item_id) is None:  # the button sent twice, or by two chairs
+            flash(NO_LONGER_ON_AGENDA, "error")
+            return _back(meeting)
         try:
             with attempt():
                 ops.remove_item(meeting, _item(meeting, item_id), by=current_user)

@@ -30,7 +30,7 @@ from riskhub.models.partnerships import (
     Protocol,
     RiskNotice,
 )
-from riskhub.operations import OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt
 from riskhub.operations import partner_contact as contact_ops
 from riskhub.operations import partnerships as ops
 
@@ -167,6 +167,9 @@ def new_protocol() -> Page:
         try:
             with attempt():
                 protocol = ops.create_protocol(plan, by=current_user, supersedes=supersedes)
+        except ConflictError as error:  # a version already superseded (the form sent twice, say)
+            flash(error.message, "error")
+            return render_template("partnerships/protocol_form.html", form=form, supersedes=supersedes), 409
         except OperationError as error:
             show_operation_error(form, error)
         else:

@@ -1,8 +1,8 @@
 """Once-only tokens of forms that create something.
 
 Revision ID: e5a8c3f1d290
-Revises: c41d9e7a2b6f
-Created: 2026-12-01 19:00:00
+Revises: e5b1c7d93a40
+Created: 2026-12-02 09:00:00
 
 A form that creates a case, a note, an assessment, an action or a record carries a token made
 when it was shown; the first submission stores it, and the same form posted again creates
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e5a8c3f1d290'
-down_revision = 'c41d9e7a2b6f'
+down_revision = 'e5b1c7d93a40'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 Revision ID: e5a8c3f1d290
 Revises: e5b1c7d93a40
-Created: 2026-12-02 09:00:00
+Created: 2026-12-01 19:00:00
 
 A form that creates a case, a note, an assessment, an action or a record carries a token made
 when it was shown; the first submission stores it, and the same form posted again creates

@@ -2,7 +2,7 @@
 
 Revision ID: e5b1c7d93a40
 Revises: c41d9e7a2b6f
-Created: 2026-12-02 10:00:00
+Created: 2026-12-01 10:00:00
 
 A correction replaces one assessment, and a new protocol version replaces one version; a second
 correction or new version of the same one (a form sent twice) is refused. A unique index on

@@ -10,9 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from riskhub.extensions import db
+from riskhub.models.assessments import Assessment
+from riskhub.models.cases import Case, CaseNote, Person
 from riskhub.models.events import ProgrammeEvent
+from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
 from riskhub.models.sharing import SharingRecord
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, post_form
+from tests.test_cases import new_case_form, survivor_answers
+from tests.test_meetings import SOON, world
 
 TODAY = date.today().isoformat()
 _TOKEN = re.compile(r'name="submission"[^>]*?value="([^"]+)"')
@@ -73,3 +78,65 @@ def test_a_refused_submission_can_be_corrected_and_saved(app, client, auth, peop
     assert _TOKEN.search(refused.get_data(as_text=True)).group(1) == data["submission"]  # the same form
     assert client.post(url, data={**data, "reason": "Her safety"}).status_code == 302
     assert count(app, SharingRecord) == 1
+
+
+def posted_twice(client: Any, url: str, data: dict[str, str], page: str | None = None) -> tuple[Any, Any]:
+    """Post the form on `page` (or `url`) twice with the same token, as a double click does."""
+    fields = {**form_fields(client, page or url), **data}
+    return client.post(url, data=fields), client.post(url, data=fields)
+
+
+def test_a_case_posted_twice_is_created_once_and_the_second_post_leads_to_it(app, client, auth, people):
+    auth.login("idva@example.org")
+    first, second = posted_twice(client, "/cases/new", new_case_form())
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]  # to the case, not a duplicate warning
+    assert count(app, Case) == 1
+    page = client.get(second.headers["Location"]).get_data(as_text=True)
+    assert "it has not been saved a second time" in page
+
+
+def test_a_note_and_a_child_posted_twice_are_added_once(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    first, second = posted_twice(client, f"/cases/{reference}/notes", {"text": "Moved to her sister's"},
+                                 page=f"/cases/{reference}")
+    assert first.status_code == second.status_code == 302
+    assert count(app, CaseNote) == 1
+    first, second = posted_twice(client, f"/cases/{reference}/children/new",
+                                 {"given_name": "Kit", "family_name": "", "age": "6", "in_household": "y"})
+    assert first.status_code == second.status_code == 302
+    assert count(app, Person) == 3  # survivor, perpetrator and one child
+
+
+def test_an_assessment_posted_twice_is_recorded_once(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    first, second = posted_twice(client, f"/cases/{reference}/assessments/new/survivor",
+                                 {"assessed_on": TODAY, **survivor_answers(15)})
+    assert first.status_code == second.status_code == 302
+    assert count(app, Assessment) == 1
+
+
+def test_a_meeting_and_an_action_posted_twice_are_saved_once(app, client, auth, people, make):
+    w = world(app, client, auth, people, make)
+    assert count(app, Meeting) == 1
+    data = {"date": SOON.isoformat(), "time": "14:00", "duration": "60", "venue": "Civic Centre, Room 4",
+            "agencies": [str(people["police_agency"])], "repeat": "none", "occurrences": "1", "slot_minutes": "12"}
+    first, second = posted_twice(client, "/meetings/new", data)
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert count(app, Meeting) == 2
+
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        item = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    first, second = posted_twice(client, f"/meetings/{meeting}/run/{item}/actions", {
+        "description": "Fit window alarms", "deadline": SOON.isoformat(),
+        "owner_agency": str(people["idva_agency"]), "owner_user": str(people["idva"])},
+        page=f"/meetings/{meeting}/run?item={item}")
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    assert count(app, SafetyAction) == 1

@@ -10,7 +10,7 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, StringFie
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from riskhub.assessments import LEVEL_LABELS, Template
-from riskhub.forms import Form
+from riskhub.forms.submissions import OnceForm
 
 WEAPONS_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Don't know")]
 
@@ -65,4 +65,4 @@ def form_class(template: Template) -> type[FlaskForm]:
     attributes["notes"] = TextAreaField(
         "Other notes", validators=[Optional(), Length(max=4000, message="Notes must be 4000 characters or fewer")]
     )
-    return type(f"AssessmentForm_{template.key}_{template.version}".replace("-", "_"), (Form,), attributes)
+    return type(f"AssessmentForm_{template.key}_{template.version}".replace("-", "_"), (OnceForm,), attributes)

@@ -19,6 +19,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from riskhub.forms import Filled, Form
 from riskhub.forms.fields import SelectField
+from riskhub.forms.submissions import OnceForm
 
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,24}$")
 
@@ -65,7 +66,7 @@ class SurvivorProfileMixin:
                                     validators=[Optional()])
 
 
-class CaseForm(SurvivorProfileMixin, Form):
+class CaseForm(SurvivorProfileMixin, OnceForm):
     survivor_given_name = _name("Survivor's first name")
     survivor_family_name = _name("Survivor's last name")
     survivor_date_of_birth = _date("Survivor's date of birth")
@@ -110,7 +111,7 @@ class ContactForm(Form):
     version = HiddenField()
 
 
-class ChildForm(Form):
+class ChildForm(OnceForm):
     given_name = _name("Child's first name")
     family_name = _name("Child's last name", required=False)
     age = IntegerField("Age in years", validators=[
@@ -128,7 +129,7 @@ class EmergencyAccessForm(Form):
         Length(min=20, max=2000, message="Explain in 20 to 2000 characters")])
 
 
-class NoteForm(Form):
+class NoteForm(OnceForm):
     text = TextAreaField("Note", validators=[Filled("Enter the note"),
                                              Length(max=4000, message="Note must be 4000 characters or fewer")])
     confidential = BooleanField("Survivor-confidential: never shown to perpetrator-facing staff")

@@ -18,12 +18,13 @@ from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
 from riskhub.forms import Filled, Form
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.fields import SelectField
+from riskhub.forms.submissions import OnceForm
 
 REPEAT_CHOICES = [("none", "Does not repeat"), ("weekly", "Every week"), ("fortnightly", "Every two weeks"),
                   ("monthly", "Every month, same date")]
 
 
-class MeetingForm(Form):
+class MeetingForm(OnceForm):
     date = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date as YYYY-MM-DD")])
     time = TimeField("Start time", format="%H:%M", validators=[InputRequired("Enter the start time as HH:MM")])
     duration = IntegerField("Length in minutes", default=180, validators=[
@@ -68,7 +69,7 @@ class MinutesForm(Form):
     version = HiddenField()
 
 
-class ActionForm(Form):
+class ActionForm(OnceForm):
     description = TextAreaField("Action", validators=[
         Filled("Describe the action"), Length(max=2000, message="Action must be 2000 characters or fewer")])
     owner_agency = SelectField("Owner agency", validators=[InputRequired("Choose the owner agency")])

@@ -35,15 +35,20 @@ def claim(token: str | None, user: User) -> None:
     """
     if not token or len(token) != TOKEN_LENGTH:
         return
-    earlier = db.session.get(FormSubmission, token)
-    if earlier is not None:
-        raise AlreadySubmitted(earlier.result if earlier.user_id == user.id else "")
+    check(token, user)
     db.session.execute(delete(FormSubmission).where(FormSubmission.submitted_at < utcnow() - KEPT_FOR))
     try:
         with db.session.begin_nested():
             db.session.add(FormSubmission(token=token, user_id=user.id))
     except IntegrityError:  # the same form, posted at the same moment, took it first
         raise AlreadySubmitted("") from None
+
+
+def check(token: str | None, user: User) -> None:
+    """Raise AlreadySubmitted if the form with this token was acted on before (taking nothing)."""
+    earlier = db.session.get(FormSubmission, token) if token and len(token) == TOKEN_LENGTH else None
+    if earlier is not None:
+        raise AlreadySubmitted(earlier.result if earlier.user_id == user.id else "")
 
 
 def record_result(token: str | None, path: str) -> None:

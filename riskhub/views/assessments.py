@@ -14,8 +14,9 @@ from riskhub.assessments import LEVEL_LABELS, SIDES, Template
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.assessments import form_class, item_field, source_field
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.models.assessments import Assessment
-from riskhub.operations import ConflictError, OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt, submissions
 from riskhub.operations import assessments as ops
 
 bp = Blueprint("assessments", __name__, url_prefix="/cases/<reference>/assessments")
@@ -71,8 +72,11 @@ def new(reference: str, side: str) -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 ops.record_assessment(case, template, _submission(form, template), assessor=current_user,
                                       supersedes=supersedes)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("cases.show", reference=case.reference))
         except ConflictError as error:  # a correction of an assessment already corrected (sent twice, say)
             flash(error.message, "error")
             status = 409

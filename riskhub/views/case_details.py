@@ -11,8 +11,9 @@ from riskhub import access, policy
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.cases import ChildForm, ContactForm, EmergencyAccessForm, SurvivorForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.models.cases import Case
-from riskhub.operations import ConflictError, OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt, submissions
 from riskhub.operations import cases as ops
 from riskhub.views import whole_number
 from riskhub.views.cases import contact_details, survivor_profile
@@ -108,8 +109,13 @@ def add_child(reference: str) -> Page:
     case, _ = access.load_case(reference, (policy.SECTION_PEOPLE,), action="case.edit")
     form = ChildForm()
     if form.validate_on_submit():
-        ops.add_child(case, form.given_name.data or "", form.family_name.data or "", form.age.data,
-                      bool(form.in_household.data), by=current_user)
+        try:
+            with attempt():
+                submissions.claim(form.submission.data, current_user)
+                ops.add_child(case, form.given_name.data or "", form.family_name.data or "", form.age.data,
+                              bool(form.in_household.data), by=current_user)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("cases.show", reference=case.reference))
         flash("Child added.", "success")
         return _back(case)
     return render_template("cases/add_child.html", case=case, form=form), 400 if form.errors else 200

@@ -15,12 +15,13 @@ from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.cases import CaseForm, InviteAgencyForm, NoteForm, StatusForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency
 from riskhub.models.cases import Case
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
-from riskhub.operations import attempt
+from riskhub.operations import attempt, submissions
 from riskhub.operations import cases as case_ops
 from riskhub.operations import events as event_ops
 from riskhub.operations import partner_contact as contact_ops
@@ -89,6 +90,10 @@ def new() -> Page:
     contact_allowed = policy.may_view_section(viewer, policy.SECTION_SURVIVOR_CONTACT)
     duplicates: list[case_ops.PossibleDuplicate] = []
     if form.validate_on_submit():
+        try:
+            submissions.check(form.submission.data, current_user)  # before it warns of its own first case
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("cases.index"))
         survivor = _details(form, "survivor")
         duplicates = case_ops.possible_duplicates(survivor)
         for found in duplicates:
@@ -99,19 +104,25 @@ def new() -> Page:
                 "A case may already exist for this survivor: check the list, then confirm this is a different person"
             ]
         else:
-            with attempt():
-                case = case_ops.create_case(
-                    creator=current_user,
-                    survivor=survivor,
-                    perpetrators=[_details(form, "perpetrator")],
-                    contact=contact_details(form) if contact_allowed else case_ops.ContactDetails(),
-                    survivor_profile=survivor_profile(form) if contact_allowed else None,
-                    perpetrator_profile=case_ops.PerpetratorProfile(
-                        relationship=form.perpetrator_relationship.data or "",
-                        address=(form.perpetrator_address.data or "").strip(),
-                        weapons_access=form.perpetrator_weapons.data or "",
-                    ),
-                )
+            try:
+                with attempt():
+                    submissions.claim(form.submission.data, current_user)
+                    case = case_ops.create_case(
+                        creator=current_user,
+                        survivor=survivor,
+                        perpetrators=[_details(form, "perpetrator")],
+                        contact=contact_details(form) if contact_allowed else case_ops.ContactDetails(),
+                        survivor_profile=survivor_profile(form) if contact_allowed else None,
+                        perpetrator_profile=case_ops.PerpetratorProfile(
+                            relationship=form.perpetrator_relationship.data or "",
+                            address=(form.perpetrator_address.data or "").strip(),
+                            weapons_access=form.perpetrator_weapons.data or "",
+                        ),
+                    )
+                    submissions.record_result(form.submission.data,
+                                              url_for("cases.show", reference=case.reference))
+            except submissions.AlreadySubmitted as error:
+                return show_already_submitted(error, url_for("cases.index"))
             flash(f"Case {case.reference} created.", "success")
             return redirect(url_for("cases.show", reference=case.reference))
     page = render_template("cases/new.html", form=form, duplicates=duplicates, contact_allowed=contact_allowed)
@@ -175,16 +186,19 @@ def invite_agency(reference: str) -> Response:
 
 @bp.route("/<reference>/notes", methods=["POST"])
 def add_note(reference: str) -> Page:
+    """Add a note from the case page; if it is refused, the note is shown again on a page of its own."""
     case, sections = access.load_case(reference, (policy.SECTION_NOTES, policy.SECTION_CONFIDENTIAL_NOTES),
                                       action="case.note")
-    """Add a note from the case page; if it is refused, the note is shown again on a page of its own."""
     form = NoteForm()
     confidential_allowed = policy.SECTION_CONFIDENTIAL_NOTES in sections
     if form.validate_on_submit():
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 case_ops.add_note(case, form.text.data or "", by=current_user,
                                   confidential=bool(form.confidential.data) and confidential_allowed)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("cases.show", reference=case.reference))
         except case_ops.OperationError as error:
             show_operation_error(form, error)
         else:

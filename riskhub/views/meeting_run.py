@@ -16,11 +16,12 @@ from riskhub.assessments import LEVEL_LABELS
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import ActionForm, MinutesForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import User
 from riskhub.models.cases import PersonRole
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
-from riskhub.operations import ConflictError, OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt, submissions
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import events as event_ops
@@ -176,14 +177,19 @@ def add_action(reference: str, item_id: uuid.UUID) -> Page:
             # Only a user the firewall lets see such actions may agree one.
             survivor_only=bool(form.survivor_only.data) and policy.may_see_survivor_actions(access.current_viewer()),
         )
+        done = url_for("meeting_run.run", reference=meeting.reference, item=item.id)
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 action_ops.agree_action(item, plan, by=current_user)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except OperationError as error:
             show_operation_error(form, error)
         else:
             flash("Action agreed.", "success")
-            return redirect(url_for("meeting_run.run", reference=meeting.reference, item=item.id))
+            return redirect(done)
     return _page(meeting, item, action_form=form, status=400)
 
 

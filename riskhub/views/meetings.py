@@ -14,11 +14,12 @@ from riskhub import access, audit, circulation, policy
 from riskhub.extensions import db
 from riskhub.forms import ConfirmForm, show_operation_error
 from riskhub.forms.meetings import AddCaseForm, AttendanceForm, MeetingForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
 from riskhub.models.referrals import Referral, ReferralStatus
-from riskhub.operations import OperationError, attempt
+from riskhub.operations import OperationError, attempt, submissions
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as ops
 
@@ -80,12 +81,17 @@ def new() -> Page:
         )
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 meetings = ops.schedule_meetings(plan, chair=current_user)
+                done = url_for("meetings.show", reference=meetings[0].reference)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("meetings.index"))
         except OperationError as error:
             show_operation_error(form, error, FIELD_FOR)
         else:
             flash(f"Scheduled {len(meetings)} meeting{'s' if len(meetings) > 1 else ''}.", "success")
-            return redirect(url_for("meetings.show", reference=meetings[0].reference))
+            return redirect(done)
     status = 400 if form.errors or form.is_submitted() else 200
     return render_template("meetings/new.html", form=form), status
 

@@ -18,7 +18,7 @@ from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case, EmergencyAccess
 from riskhub.models.events import ProgrammeEvent
 from riskhub.models.referrals import Referral
-from tests.conftest import post_form
+from tests.conftest import csrf_token, hidden_value, post_form
 
 TODAY = date.today().isoformat()
 
@@ -456,3 +456,28 @@ def test_the_case_page_says_when_a_reassessment_is_due_and_why(app, client, auth
     auth.login("idva@example.org")
     page = client.get(f"/cases/{reference}").get_data(as_text=True)
     assert "Reassessment due: A new incident was recorded after the last survivor-side assessment." in page
+
+
+def test_a_status_change_made_meanwhile_is_not_silently_undone(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert hidden_value(page, "shown") == "open"
+    token = csrf_token(page)
+    url = f"/cases/{reference}/status"
+    # Two pages shown while the case was open: the first closes it, the second (stale) would reopen it.
+    assert client.post(url, data={"csrf_token": token, "shown": "open", "status": "closed"}).status_code == 302
+    stale = client.post(url, data={"csrf_token": token, "shown": "open", "status": "under_review"},
+                        follow_redirects=True)
+    assert "Someone else changed this case&#39;s status to closed since your page was shown" in stale.get_data(
+        as_text=True)
+    with app.app_context():
+        case = db.session.scalars(select(Case).where(Case.reference == reference)).one()
+        assert case.status.value == "closed"
+        assert [c.status.value for c in case.status_history] == ["open", "closed"]
+    # From a page showing the current status, the change is made.
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert hidden_value(page, "shown") == "closed"
+    post_form(client, url, {"status": "open"}, page=f"/cases/{reference}", hidden=("shown",))
+    with app.app_context():
+        assert db.session.scalars(select(Case).where(Case.reference == reference)).one().status.value == "open"

@@ -139,3 +139,5 @@ class StatusForm(Form):
     status = SelectField("New status",
                          choices=[("open", "Open"), ("under_review", "Under review"), ("closed", "Closed")],
                          validators=[InputRequired("Choose a status")])
+    # The status the page showed, so a change made meanwhile by someone else is not silently undone.
+    shown = HiddenField()

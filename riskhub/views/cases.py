@@ -159,7 +159,8 @@ def show(reference: str) -> str:
         today=date.today(),
         partner_contact=contact_ops.contact_in_place(contact_tasks),
         my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
-        invite_form=invite, note_form=NoteForm(formdata=None), status_form=StatusForm(formdata=None),
+        invite_form=invite, note_form=NoteForm(formdata=None),
+        status_form=StatusForm(formdata=None, status=case.status.value, shown=case.status.value),
         confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
         sharing=sharing_ops.records_of(case, sections),
     )
@@ -229,8 +230,13 @@ def change_status(reference: str) -> Response:
     case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.status")
     form = StatusForm()
     if form.validate_on_submit():
-        case_ops.change_status(case, case_ops.CaseStatus(form.status.data), by=current_user)
-        flash("Status changed.", "success")
+        if form.shown.data != case.status.value:
+            now = case.status.value.replace("_", " ")
+            flash(f"Someone else changed this case's status to {now} since your page was shown: your change has "
+                  "not been made. Check the case, then change its status again if you still need to.", "error")
+        else:
+            case_ops.change_status(case, case_ops.CaseStatus(form.status.data), by=current_user)
+            flash("Status changed.", "success")
     else:
         flash("Choose a status from the list.", "error")
     return _back(case.reference)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from riskhub.extensions import db
 from riskhub.models.assessments import Assessment
-from riskhub.models.cases import Case, CaseNote, Person
+from riskhub.models.cases import Case, CaseNote, EmergencyAccess, Person
 from riskhub.models.events import ProgrammeEvent
 from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
 from riskhub.models.sharing import SharingRecord
@@ -140,3 +140,12 @@ def test_a_meeting_and_an_action_posted_twice_are_saved_once(app, client, auth, 
     assert first.status_code == second.status_code == 302
     assert second.headers["Location"] == first.headers["Location"]
     assert count(app, SafetyAction) == 1
+
+
+def test_an_emergency_access_request_posted_twice_grants_once(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("police@example.org")
+    first, second = posted_twice(client, f"/cases/{reference}/emergency-access",
+                                 {"reason": "Officers at the address now; need the safety plan and contacts"})
+    assert first.status_code == second.status_code == 302
+    assert count(app, EmergencyAccess) == 1  # one grant for an auditor to review, not two

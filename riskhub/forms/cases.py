@@ -123,7 +123,7 @@ class InviteAgencyForm(Form):
     agency = SelectField("Agency to involve", validators=[InputRequired("Choose an agency")])
 
 
-class EmergencyAccessForm(Form):
+class EmergencyAccessForm(OnceForm):
     reason = TextAreaField("Why you need to see this case now", validators=[
         Filled("Explain why you need emergency access"),
         Length(min=20, max=2000, message="Explain in 20 to 2000 characters")])

@@ -133,7 +133,10 @@ def emergency_access(reference: str) -> Page:
     if form.validate_on_submit():
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 grant = ops.take_emergency_access(case, form.reason.data or "", by=current_user)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, url_for("cases.show", reference=case.reference))
         except OperationError as error:
             show_operation_error(form, error)
         else:

@@ -206,6 +206,48 @@ def test_activity_keeps_the_session_alive(app: Flask, client: FlaskClient, peopl
     assert utcnow() - as_utc(row.last_seen_at) < timedelta(minutes=1)
 
 
+_SECONDS_LEFT = re.compile(r'id="timeout-warning"[^>]*data-seconds-left="(\d+)"[^>]*hidden')
+
+
+def test_pages_carry_the_time_left_before_the_idle_sign_out(app: Flask, client: FlaskClient,
+                                                            people: dict[str, Any]) -> None:
+    """The (hidden) warning on every signed-in page knows how long the session has left, as the
+    server counts it; the sign-in page has none."""
+    assert 'id="timeout-warning"' not in client.get("/signin").get_data(as_text=True)
+    sign_in(client, "idva@example.org")
+    limit = app.config["SESSION_IDLE_MINUTES"]
+    fresh = _SECONDS_LEFT.search(client.get("/").get_data(as_text=True))
+    assert fresh and limit * 60 - 5 <= int(fresh.group(1)) <= limit * 60
+    _age_session(app, people["idva"], idle=timedelta(seconds=50), age=timedelta(hours=1))  # seen under a minute ago
+    page = client.get("/").get_data(as_text=True)
+    aged = _SECONDS_LEFT.search(page)
+    assert aged and limit * 60 - 55 <= int(aged.group(1)) <= limit * 60 - 45
+    assert ">Stay signed in</button>" in page
+
+
+def test_stay_signed_in_keeps_an_idle_session(app: Flask, client: FlaskClient, people: dict[str, Any]) -> None:
+    """"Stay signed in" moves the idle clock on; it needs the page's CSRF token; once the
+    session is over it leads to sign-in, and the page script hears it is over."""
+    sign_in(client, "idva@example.org")
+    limit = app.config["SESSION_IDLE_MINUTES"]
+    token = csrf_from(client, "/")
+    _age_session(app, people["idva"], idle=timedelta(minutes=limit - 1), age=timedelta(hours=1))
+    assert client.post("/session/keep-alive", data={}).status_code == 400
+    kept = client.post("/session/keep-alive", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert kept.status_code == 200 and kept.json["signed_in"] is True
+    assert limit * 60 - 5 <= kept.json["seconds_left"] <= limit * 60
+    [row] = session_rows(app, people["idva"])
+    assert row.ended_at is None and utcnow() - as_utc(row.last_seen_at) < timedelta(minutes=1)
+    # Without scripts the button posts the form and comes back to the page it was on.
+    back = client.post("/session/keep-alive", data={"csrf_token": token, "next": "/cases/?page=2"})
+    assert back.status_code == 302 and back.headers["Location"] == "/cases/?page=2"
+    _age_session(app, people["idva"], idle=timedelta(minutes=limit, seconds=5), age=timedelta(hours=1))
+    over = client.post("/session/keep-alive", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert over.status_code == 302 and "/signin" in over.headers["Location"]
+    [row] = session_rows(app, people["idva"])
+    assert row.end_reason == "idle timeout"
+
+
 def test_absolute_lifetime_ends_even_a_busy_session(app: Flask, client: FlaskClient,
                                                     people: dict[str, Any]) -> None:
     """A session older than SESSION_ABSOLUTE_HOURS ends however recently it was used."""

@@ -113,6 +113,8 @@ class User(Base):
     # Not a column: the server-side session token of the request that loaded this user.
     __allow_unmapped__ = True
     session_token: str | None = None
+    # Not a column either: when that session was last known active, for the idle sign-out warning.
+    session_seen_at: datetime | None = None
 
     @property
     def roles(self) -> frozenset[Role]:

@@ -197,6 +197,7 @@ def start_session(user: User) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
     user.session_token = token
+    user.session_seen_at = utcnow()
     return token
 
 
@@ -230,7 +231,15 @@ def load_session(token: str) -> User | None:
     if now - as_utc(row.last_seen_at) > _LAST_SEEN_GRANULARITY:
         row.last_seen_at = now
     row.user.session_token = token
+    row.user.session_seen_at = as_utc(row.last_seen_at)
     return row.user
+
+
+def idle_seconds_left(user: User) -> int:
+    """How long the user's session has before the idle sign-out, as the server counts it."""
+    seen = user.session_seen_at or utcnow()
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+    return max(0, int((seen + idle - utcnow()).total_seconds()))
 
 
 def end_session(token: str, reason: str = "signed out") -> None:

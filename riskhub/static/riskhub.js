@@ -66,3 +66,88 @@
     });
   });
 })();
+
+/* Idle sign-out: warn two minutes before the server ends an idle session, with a "Stay signed
+   in" button that keeps it without leaving the page; and while someone is typing, keep the
+   session in the background, so a long note is never lost to the timeout. */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var warning = document.getElementById("timeout-warning");
+    if (!warning || !window.fetch) { return; }
+    var left = parseInt(warning.getAttribute("data-seconds-left"), 10);
+    if (isNaN(left)) { return; }
+    var form = warning.querySelector("form");
+    var title = warning.querySelector(".timeout-warning__title");
+    var text = warning.querySelector(".timeout-warning__text");
+    var LEAD = 120000;
+    var lastContact = Date.now(), ends = lastContact + left * 1000, lastTyped = 0;
+    var ended = false, busy = false, returnFocus = null;
+    // Other tabs of the same session share when it ends (a time only: nothing about any case).
+    var KEY = "riskhub-session-ends";
+    function share() { try { window.localStorage.setItem(KEY, String(ends)); } catch (e) { /* storage off */ } }
+    function shared() {
+      try { var other = parseInt(window.localStorage.getItem(KEY), 10); if (other > ends) { ends = other; } }
+      catch (e) { /* storage off */ }
+    }
+    share();
+
+    function keepAlive() {
+      if (busy || ended) { return Promise.resolve(false); }
+      busy = true;
+      return fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+                                  headers: { "Accept": "application/json" } })
+        .then(function (response) {
+          if (response.redirected || !response.ok) { return false; }
+          return response.json().then(function (data) { return data.signed_in === true ? data : false; });
+        })
+        .catch(function () { return null; })  // offline: not known to be signed out
+        .then(function (data) {
+          busy = false;
+          if (data) { lastContact = Date.now(); ends = lastContact + data.seconds_left * 1000; share(); }
+          if (data === false) { signedOut(); }
+          return data;
+        });
+    }
+
+    function signedOut() {
+      ended = true;
+      warning.classList.add("timeout-warning--ended");
+      title.textContent = "You have been signed out";
+      text.textContent = "You were signed out after a time without activity. Anything you typed is still on " +
+        "this page: copy it before you sign in again, then save it.";
+      form.hidden = true;
+      warning.hidden = false;
+      warning.focus();
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      keepAlive().then(function (data) {
+        if (!data) { return; }
+        warning.hidden = true;
+        if (returnFocus && document.body.contains(returnFocus)) { returnFocus.focus(); }
+      });
+    });
+
+    document.addEventListener("input", function (event) {
+      if (!warning.contains(event.target)) { lastTyped = Date.now(); }
+    });
+
+    function check() {
+      if (ended) { return; }
+      var now = Date.now();
+      shared();
+      if (now < ends - LEAD && !warning.hidden) { warning.hidden = true; }  // kept in another tab
+      if (lastTyped > lastContact && now - lastContact > 60000 && now < ends) { keepAlive(); return; }
+      if (now >= ends) { signedOut(); return; }
+      if (now >= ends - LEAD && warning.hidden) {
+        returnFocus = document.activeElement;
+        warning.hidden = false;
+        warning.focus();
+      }
+    }
+    check();
+    window.setInterval(check, 5000);
+  });
+})();

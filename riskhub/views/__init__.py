@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from riskhub import policy
 from riskhub.access import CaseNotShared, current_viewer
+from riskhub.operations import accounts
 
 
 @dataclass(frozen=True)
@@ -107,4 +108,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing.bp)
     app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["idle_seconds_left"] = accounts.idle_seconds_left
     app.context_processor(page_markings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -62,3 +62,16 @@ def sign_out() -> Response:
     session.clear()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/session/keep-alive", methods=["POST"])
+def keep_alive() -> Response | tuple[Response, int]:
+    """"Stay signed in" on the warning shown before the idle sign-out (and the page script's
+    background call while someone is typing): this signed-in request is the activity that keeps
+    the session. It reads no case content."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(signed_in=True, seconds_left=accounts.idle_seconds_left(current_user))
+    flash("You are still signed in.", "success")
+    return redirect(safe_next(request.form.get("next")))

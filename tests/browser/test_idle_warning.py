@@ -1,0 +1,83 @@
+"""In a real Chromium: the warning before the idle sign-out, "Stay signed in" without leaving the
+page, and what someone typing keeps when the session ends anyway."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
+
+from riskhub.extensions import db
+from riskhub.models.accounts import UserSession
+from riskhub.models.base import as_utc, utcnow
+from tests.browser.conftest import BROWSER_MARKS, playwright_api, sign_in
+from tests.test_sessions import session_rows
+
+pytestmark = BROWSER_MARKS
+
+
+def last_used(app: Any, user_id: Any, ago: timedelta) -> None:
+    with app.app_context():
+        db.session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                           .values(last_seen_at=utcnow() - ago))
+        db.session.commit()
+
+
+def seen_recently(app: Any, user_id: Any) -> bool:
+    [row] = [r for r in session_rows(app, user_id) if r.ended_at is None]
+    return utcnow() - as_utc(row.last_seen_at) < timedelta(seconds=30)
+
+
+def test_the_idle_warning_keeps_the_session_and_the_typed_text(server: str, page: Any, app: Any,
+                                                               people: dict[str, Any], make: Any) -> None:
+    """The browser's clock is moved on (the server's idle clock with it, by ageing the session
+    row): two minutes before the limit the warning comes and "Stay signed in" keeps the session
+    without leaving the page; typing keeps it too; left too long, the page says the session is
+    over and what was typed is still there."""
+    expect = playwright_api.expect
+    reference = make.case(people["idva"])
+    limit = app.config["SESSION_IDLE_MINUTES"]
+    page.clock.install()
+    sign_in(page, server, "idva@example.org")
+    warning = page.get_by_role("alertdialog", name="You will be signed out soon")
+    page.goto(f"{server}/cases/{reference}")
+    note = page.get_by_label("Note", exact=True)
+    note.focus()
+    expect(warning).to_be_hidden()
+    page.clock.fast_forward(f"{limit - 3}:00")
+    expect(warning).to_be_hidden()
+
+    page.clock.fast_forward("01:10")  # under two minutes left
+    expect(warning).to_be_visible()
+    expect(warning).to_be_focused()
+    last_used(app, people["idva"], timedelta(minutes=limit - 2))
+    warning.get_by_role("button", name="Stay signed in").click()
+    expect(warning).to_be_hidden()
+    expect(note).to_be_focused()  # back where the user was
+    expect(page).to_have_url(f"{server}/cases/{reference}")  # without leaving the page
+    assert seen_recently(app, people["idva"])
+
+    # Someone typing a long note is not signed out in the middle of it.
+    last_used(app, people["idva"], timedelta(minutes=5))
+    page.clock.fast_forward("05:00")
+    note.fill("Moved to her sister's")
+    page.clock.fast_forward("00:10")
+    for _ in range(50):
+        if seen_recently(app, people["idva"]):
+            break
+        page.wait_for_timeout(100)
+    assert seen_recently(app, people["idva"])
+    expect(warning).to_be_hidden()
+
+    # Left too long: the page says the session is over, and the typed text is still there.
+    last_used(app, people["idva"], timedelta(minutes=limit + 1))
+    page.clock.fast_forward(f"{limit + 1}:00")
+    ended = page.get_by_role("alertdialog", name="You have been signed out")
+    expect(ended).to_be_visible()
+    expect(ended).to_contain_text("Anything you typed is still on this page")
+    expect(ended.get_by_role("button", name="Stay signed in")).to_be_hidden()
+    expect(note).to_have_value("Moved to her sister's")
+    page.goto(f"{server}/cases/{reference}")
+    expect(page).to_have_url(re.compile(r"/signin"))

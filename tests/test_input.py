@@ -15,9 +15,9 @@ from sqlalchemy import select
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency
 from riskhub.models.cases import Case, CaseNote, EmergencyAccess, PersonRole
-from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
+from riskhub.models.meetings import Meeting, SafetyAction
 from tests.conftest import csrf_token, post_form
-from tests.test_meetings import SOON, schedule, world
+from tests.test_meetings import SOON, schedule, start_and_confirm, world
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
 
@@ -54,10 +54,7 @@ def test_minutes_and_action_updates_with_a_malformed_version_are_refused_not_cra
         app: Flask, client: FlaskClient, auth: Any, people: dict[str, Any], make: Any) -> None:
     w = world(app, client, auth, people, make)
     meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    item_id = start_and_confirm(app, client, w)
     url = f"/meetings/{meeting}/run?item={item_id}"
     save = f"/meetings/{meeting}/run/{item_id}/minutes"
     minutes = {"minutes": "Typed by the chair", "decisions": "", "informs_survivor": "", "version": "1\u0663"}

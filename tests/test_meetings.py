@@ -54,6 +54,15 @@ def world(app: Any, client: Any, auth: Any, people: dict[str, Any], make: Any,
     return {"adult": adult, "family": family, "meeting": meeting}
 
 
+def start_and_confirm(app: Any, client: Any, w: dict[str, Any]) -> Any:
+    """The chair starts `world`'s meeting and confirms confidentiality: the adult case's agenda item id."""
+    meeting = w["meeting"]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        return db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+
+
 def review_at_next_meeting(app: Any, client: Any, agency_ids: list[Any]) -> tuple[str, Any]:
     """The chair schedules a meeting two weeks after SOON, starts it and confirms confidentiality:
     its reference and its actions-review item."""
@@ -111,10 +120,7 @@ def test_meetings_and_series_too_far_ahead_are_refused_with_a_message(app, clien
 def test_an_action_deadline_too_far_ahead_is_refused_with_a_message(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    item_id = start_and_confirm(app, client, w)
     response = post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
         "description": "Visit and review locks", "deadline": "9999-12-31",
         "owner_agency": str(people["police_agency"])}, page=f"/meetings/{meeting}/run?item={item_id}")
@@ -270,10 +276,7 @@ def test_minutes_copies_obey_the_firewall_and_are_recorded(app, client, auth, pe
 def test_actions_carry_forward_and_owners_update_them(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    item_id = start_and_confirm(app, client, w)
     url = f"/meetings/{meeting}/run?item={item_id}"
     post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
         "description": "Visit and review locks", "deadline": SOON.isoformat(),
@@ -310,10 +313,7 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
 def test_a_survivor_side_only_action_never_reaches_the_perpetrator_facing_side(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    item_id = start_and_confirm(app, client, w)
     url, add = f"/meetings/{meeting}/run?item={item_id}", f"/meetings/{meeting}/run/{item_id}/actions"
     secret = {"description": "REFUGE-PLACE-7731 in Northtown", "deadline": SOON.isoformat(), "owner_user": "",
               "survivor_only": "y"}

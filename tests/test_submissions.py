@@ -13,11 +13,11 @@ from riskhub.extensions import db
 from riskhub.models.assessments import Assessment
 from riskhub.models.cases import Case, CaseNote, EmergencyAccess, Person
 from riskhub.models.events import ProgrammeEvent
-from riskhub.models.meetings import AgendaItem, Meeting, SafetyAction
+from riskhub.models.meetings import Meeting, SafetyAction
 from riskhub.models.sharing import SharingRecord
-from tests.conftest import csrf_token, post_form
+from tests.conftest import csrf_token
 from tests.test_cases import new_case_form, survivor_answers
-from tests.test_meetings import SOON, world
+from tests.test_meetings import SOON, start_and_confirm, world
 
 TODAY = date.today().isoformat()
 _TOKEN = re.compile(r'name="submission"[^>]*?value="([^"]+)"')
@@ -129,10 +129,7 @@ def test_a_meeting_and_an_action_posted_twice_are_saved_once(app, client, auth, 
     assert count(app, Meeting) == 2
 
     meeting = w["meeting"]
-    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
-    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
-    with app.app_context():
-        item = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
+    item = start_and_confirm(app, client, w)
     first, second = posted_twice(client, f"/meetings/{meeting}/run/{item}/actions", {
         "description": "Fit window alarms", "deadline": SOON.isoformat(),
         "owner_agency": str(people["idva_agency"]), "owner_user": str(people["idva"])},

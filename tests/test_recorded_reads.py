@@ -135,7 +135,9 @@ def test_a_repeat_referral_shows_the_earlier_one_from_the_recorded_transaction(a
                        perpetrator=("Rui", "Costa", date(1989, 1, 2)))
     auth.login("idva@example.org")
     refer(client, first)
-    refer(client, second)  # the form named the first case too, and logged it (its own test is in test_referrals)
+    # The referral form names the first case from its recorded transaction (its logging is tested in test_referrals).
+    read_then_render(app, client, f"/cases/{second}/refer", first)
+    refer(client, second)
     before = entries(app, "case.repeat_of", first)
     read_then_render(app, client, f"/cases/{second}", f"({first})", "repeat of the referral of")
     # Naming the earlier case is a view of that case, logged against it with this page's entries.

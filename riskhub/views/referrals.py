@@ -53,8 +53,8 @@ def refer(reference: str) -> Page:
             note = " It is marked as a repeat." if referral.repeat_of_id else ""
             flash(f"{case.reference} is in the queue for the next meeting.{note}", "success")
             return redirect(url_for("cases.show", reference=case.reference))
-    page = render_template("referrals/new.html", case=case, form=form, automatic=automatic, earlier=earlier,
-                           earlier_reference=earlier_reference, reason_labels=REASON_LABELS)
+    page = commit_then_render("referrals/new.html", case=case, form=form, automatic=automatic, earlier=earlier,
+                              earlier_reference=earlier_reference, reason_labels=REASON_LABELS)
     return page, 400 if form.errors else 200
 
 

@@ -21,7 +21,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from bench import clients, instance, report, scenarios, server
+from bench import clients, instance, load, report, scenarios, server
 from bench.scenarios import Budget
 
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -113,6 +113,8 @@ def measure_instance(inst: instance.Instance, options: argparse.Namespace, budge
 
 def main() -> None:
     options = _options()
+    if shutil.which(load.WRK) is None:  # before any data is generated, not after
+        raise SystemExit("wrk is not installed: run scripts/ensure-wrk (`make bench` does), or apt-get install wrk")
     if options.quick:
         options.seconds, options.max_requests = min(options.seconds, 5), min(options.max_requests, 3000)
     budget = Budget(options.seconds, options.max_requests, max(3, options.seconds // 2), 300)

@@ -481,3 +481,17 @@ def test_a_status_change_made_meanwhile_is_not_silently_undone(app, client, auth
     post_form(client, url, {"status": "open"}, page=f"/cases/{reference}", hidden=("shown",))
     with app.app_context():
         assert db.session.scalars(select(Case).where(Case.reference == reference)).one().status.value == "open"
+
+
+def test_a_referred_case_is_not_reopened_by_pressing_change_status_unchanged(app, client, auth, people, make):
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    assert post_form(client, f"/cases/{reference}/refer",
+                     {"reasons": "professional_judgement", "consent": "given"}).status_code == 302
+    page = client.get(f"/cases/{reference}").get_data(as_text=True)
+    assert re.search(r'<option selected value="">Choose a new status</option>', page)
+    unchanged = post_form(client, f"/cases/{reference}/status", {"status": ""}, page=f"/cases/{reference}",
+                          hidden=("shown",), follow_redirects=True)
+    assert "Choose a status from the list." in unchanged.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(Case).where(Case.reference == reference)).one().status.value == "referred"

@@ -160,7 +160,7 @@ def show(reference: str) -> str:
         partner_contact=contact_ops.contact_in_place(contact_tasks),
         my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
         invite_form=invite, note_form=NoteForm(formdata=None),
-        status_form=StatusForm(formdata=None, status=case.status.value, shown=case.status.value),
+        status_form=_status_form(case),
         confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
         sharing=sharing_ops.records_of(case, sections),
     )
@@ -223,6 +223,16 @@ def assign_me(reference: str) -> Response:
         else:
             flash(f"You are now the {side}'s worker on {case.reference}.", "success")
     return _back(case.reference)
+
+
+def _status_form(case: Case) -> StatusForm:
+    """The status form, starting at the case's status; a status the form cannot set (referred,
+    heard) starts at "Choose a new status", so pressing the button unchanged changes nothing."""
+    form = StatusForm(formdata=None, status=case.status.value, shown=case.status.value)
+    if case.status.value not in {value for value, _ in form.status.choices}:
+        form.status.choices = [("", "Choose a new status"), *form.status.choices]
+        form.status.data = ""
+    return form
 
 
 @bp.route("/<reference>/status", methods=["POST"])

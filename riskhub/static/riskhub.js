@@ -98,7 +98,8 @@
       return fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
                                   headers: { "Accept": "application/json" } })
         .then(function (response) {
-          if (response.redirected || !response.ok) { return false; }
+          if (response.redirected || response.status === 401) { return false; }  // sent to sign in
+          if (!response.ok) { return null; }  // a server error is not a sign-out: try again later
           return response.json().then(function (data) { return data.signed_in === true ? data : false; });
         })
         .catch(function () { return null; })  // offline: not known to be signed out

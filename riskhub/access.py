@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 
-from flask import abort, session
+from flask import abort, request, session
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -40,7 +40,8 @@ class CaseNotShared(Forbidden):
 @login_manager.user_loader
 def _load_user(token: str) -> User | None:
     """Flask-Login keeps the server-side session token; the session row decides."""
-    user = accounts.load_session(token)
+    # Asking whether the session is still live is not activity that keeps it.
+    user = accounts.load_session(token, touch=request.endpoint != "auth.session_status")
     if user is None:
         session.clear()
     return user

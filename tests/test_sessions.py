@@ -248,6 +248,44 @@ def test_stay_signed_in_keeps_an_idle_session(app: Flask, client: FlaskClient, p
     assert row.end_reason == "idle timeout"
 
 
+def test_near_its_lifetime_limit_the_warning_counts_down_to_that(app: Flask, client: FlaskClient,
+                                                                 people: dict[str, Any]) -> None:
+    """Within SESSION_IDLE_MINUTES of the lifetime limit, the page's time left is the time to that
+    limit, marked final (no "Stay signed in" helps), and keeping the session alive does not move it."""
+    sign_in(client, "idva@example.org")
+    hours = app.config["SESSION_ABSOLUTE_HOURS"]
+    _age_session(app, people["idva"], idle=timedelta(seconds=5), age=timedelta(hours=hours, minutes=-10))
+    page = client.get("/").get_data(as_text=True)
+    left = _SECONDS_LEFT.search(page)
+    assert left and 10 * 60 - 5 <= int(left.group(1)) <= 10 * 60
+    assert 'data-final="true"' in page and "this session cannot be extended" in page
+    token = csrf_from(client, "/")
+    kept = client.post("/session/keep-alive", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert kept.json["final"] is True and 10 * 60 - 5 <= kept.json["seconds_left"] <= 10 * 60
+    # Earlier in the session the idle sign-out comes first.
+    _age_session(app, people["idva"], idle=timedelta(seconds=5), age=timedelta(hours=1))
+    assert 'data-final="false"' in client.get("/").get_data(as_text=True)
+
+
+def test_asking_whether_still_signed_in_does_not_keep_the_session(app: Flask, client: FlaskClient,
+                                                                  people: dict[str, Any]) -> None:
+    """The page script's status question answers with the time left but is not activity: the idle
+    clock does not move, and once the session is over the answer is the way to sign in."""
+    sign_in(client, "idva@example.org")
+    limit = app.config["SESSION_IDLE_MINUTES"]
+    _age_session(app, people["idva"], idle=timedelta(minutes=limit - 3), age=timedelta(hours=1))
+    status = client.get("/session/status", headers={"Accept": "application/json"})
+    assert status.status_code == 200 and status.json["signed_in"] is True and status.json["final"] is False
+    assert 3 * 60 - 5 <= status.json["seconds_left"] <= 3 * 60
+    [row] = session_rows(app, people["idva"])
+    assert utcnow() - as_utc(row.last_seen_at) > timedelta(minutes=limit - 4)  # not moved on
+    _age_session(app, people["idva"], idle=timedelta(minutes=limit, seconds=5), age=timedelta(hours=1))
+    over = client.get("/session/status", headers={"Accept": "application/json"})
+    assert over.status_code == 302 and "/signin" in over.headers["Location"]
+    [row] = session_rows(app, people["idva"])
+    assert row.end_reason == "idle timeout"
+
+
 def test_absolute_lifetime_ends_even_a_busy_session(app: Flask, client: FlaskClient,
                                                     people: dict[str, Any]) -> None:
     """A session older than SESSION_ABSOLUTE_HOURS ends however recently it was used."""

@@ -115,6 +115,8 @@ class User(Base):
     session_token: str | None = None
     # Not a column either: when that session was last known active, for the idle sign-out warning.
     session_seen_at: datetime | None = None
+    # ... and when it began, for the warning before the lifetime limit.
+    session_started_at: datetime | None = None
 
     @property
     def roles(self) -> frozenset[Role]:

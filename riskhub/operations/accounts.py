@@ -197,7 +197,7 @@ def start_session(user: User) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(UserSession(token_hash=_token_hash(token), user_id=user.id))
     user.session_token = token
-    user.session_seen_at = utcnow()
+    user.session_seen_at = user.session_started_at = utcnow()
     return token
 
 
@@ -210,8 +210,9 @@ def _session_expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
-def load_session(token: str) -> User | None:
-    """Return the session's user if the session is live; end it if it has timed out."""
+def load_session(token: str, *, touch: bool = True) -> User | None:
+    """Return the session's user if the session is live; end it if it has timed out.
+    `touch=False` asks without counting as activity (the page script's "am I still signed in?")."""
     # The session, its user, their agency and roles in one statement.
     row = db.session.execute(
         select(UserSession).where(UserSession.token_hash == _token_hash(token))
@@ -228,18 +229,24 @@ def load_session(token: str) -> User | None:
         audit.record("session.end", actor=audit.actor_for(row.user), object_type="user",
                      object_id=row.user_id, purpose=reason)
         return None
-    if now - as_utc(row.last_seen_at) > _LAST_SEEN_GRANULARITY:
+    if touch and now - as_utc(row.last_seen_at) > _LAST_SEEN_GRANULARITY:
         row.last_seen_at = now
     row.user.session_token = token
     row.user.session_seen_at = as_utc(row.last_seen_at)
+    row.user.session_started_at = as_utc(row.created_at)
     return row.user
 
 
-def idle_seconds_left(user: User) -> int:
-    """How long the user's session has before the idle sign-out, as the server counts it."""
-    seen = user.session_seen_at or utcnow()
-    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
-    return max(0, int((seen + idle - utcnow()).total_seconds()))
+def session_time_left(user: User) -> tuple[int, bool]:
+    """How long the user's session has before the server ends it, in seconds, and whether that
+    end is the lifetime limit (which no activity moves) rather than the idle sign-out."""
+    config = current_app.config
+    now = utcnow()
+    seen = user.session_seen_at or now
+    started = user.session_started_at or now
+    idle_left = seen + timedelta(minutes=config["SESSION_IDLE_MINUTES"]) - now
+    life_left = started + timedelta(hours=config["SESSION_ABSOLUTE_HOURS"]) - now
+    return max(0, int(min(idle_left, life_left).total_seconds())), life_left <= idle_left
 
 
 def end_session(token: str, reason: str = "signed out") -> None:

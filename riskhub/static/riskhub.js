@@ -67,9 +67,11 @@
   });
 })();
 
-/* Idle sign-out: warn two minutes before the server ends an idle session, with a "Stay signed
-   in" button that keeps it without leaving the page; and while someone is typing, keep the
-   session in the background, so a long note is never lost to the timeout. */
+/* Sign-out warning: two minutes before the server ends a session, say so. Before the idle
+   sign-out, a "Stay signed in" button keeps the session without leaving the page, and while
+   someone is typing the session is kept in the background, so a long note is never lost to the
+   timeout; before the lifetime limit, which nothing extends, say to save now. Signing out in one
+   tab hides the case content of every other tab of riskhub in the same browser. */
 (function () {
   "use strict";
   document.addEventListener("DOMContentLoaded", function () {
@@ -79,55 +81,123 @@
     if (isNaN(left)) { return; }
     var form = warning.querySelector("form");
     var title = warning.querySelector(".timeout-warning__title");
-    var text = warning.querySelector(".timeout-warning__text");
+    var problem = warning.querySelector("[data-problem]");
+    var signIn = warning.querySelector("[data-sign-in]");
+    var statusUrl = warning.getAttribute("data-status-url");
     var LEAD = 120000;
-    var lastContact = Date.now(), ends = lastContact + left * 1000, lastTyped = 0;
-    var ended = false, busy = false, returnFocus = null;
-    // Other tabs of the same session share when it ends (a time only: nothing about any case).
-    var KEY = "riskhub-session-ends";
-    function share() { try { window.localStorage.setItem(KEY, String(ends)); } catch (e) { /* storage off */ } }
+    var loaded = Date.now(), lastContact = loaded, ends = loaded + left * 1000, lastTyped = 0;
+    var final = warning.getAttribute("data-final") === "true";
+    var ended = false, inflight = null, returnFocus = null;
+    // Other tabs of the same session share when it ends and when someone signs out: times only,
+    // nothing about any case.
+    var ENDS = "riskhub-session-ends", SIGNED_OUT = "riskhub-signed-out";
+    function store(key, value) { try { window.localStorage.setItem(key, value); } catch (e) { /* storage off */ } }
+    function stored(key) {
+      try { return parseInt(window.localStorage.getItem(key), 10); } catch (e) { return NaN; }
+    }
+    // The newest word from the server wins, whichever tab heard it.
+    function share() { store(ENDS, JSON.stringify({ at: lastContact, ends: ends, final: final })); }
     function shared() {
-      try { var other = parseInt(window.localStorage.getItem(KEY), 10); if (other > ends) { ends = other; } }
-      catch (e) { /* storage off */ }
+      var other;
+      try { other = JSON.parse(window.localStorage.getItem(ENDS) || "null"); } catch (e) { return; }
+      if (other && other.at > lastContact && typeof other.ends === "number") {
+        lastContact = other.at; ends = other.ends; final = other.final === true;
+      }
     }
     share();
 
-    function keepAlive() {
-      if (busy || ended) { return Promise.resolve(false); }
-      busy = true;
-      return fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
+    function show(state) {
+      var texts = warning.querySelectorAll("[data-state]"), shown = null;
+      for (var i = 0; i < texts.length; i += 1) {
+        texts[i].hidden = texts[i].getAttribute("data-state") !== state;
+        if (!texts[i].hidden) { shown = texts[i]; }
+      }
+      title.textContent = shown.getAttribute("data-title");
+      problem.hidden = true;
+      form.hidden = state !== "idle";
+      signIn.hidden = !/^(ended|elsewhere)/.test(state);
+      warning.classList.toggle("timeout-warning--ended", !signIn.hidden);
+    }
+
+    // Keep the sticky warning from covering the field that has the focus.
+    function reserveSpace() {
+      document.documentElement.style.scrollPaddingTop = warning.hidden ? "" : (warning.offsetHeight + 16) + "px";
+    }
+    function open() {
+      returnFocus = document.activeElement;
+      warning.hidden = false;
+      reserveSpace();
+      warning.focus();
+    }
+    function close() {
+      var hadFocus = warning.contains(document.activeElement);
+      warning.hidden = true;
+      reserveSpace();
+      if (hadFocus && returnFocus && document.body.contains(returnFocus)) { returnFocus.focus(); }
+    }
+
+    // What the server says of the session: its answer, false once it has ended (sent to sign in),
+    // or null when it could not be asked (offline, a server error): not known to be over.
+    function ask(request) {
+      return fetch(request.url, { method: request.method, body: request.body, credentials: "same-origin",
                                   headers: { "Accept": "application/json" } })
         .then(function (response) {
-          if (response.redirected || response.status === 401) { return false; }  // sent to sign in
-          if (!response.ok) { return null; }  // a server error is not a sign-out: try again later
+          if (response.redirected || response.status === 401) { return false; }
+          if (!response.ok) { return null; }
           return response.json().then(function (data) { return data.signed_in === true ? data : false; });
         })
-        .catch(function () { return null; })  // offline: not known to be signed out
+        .catch(function () { return null; })
         .then(function (data) {
-          busy = false;
-          if (data) { lastContact = Date.now(); ends = lastContact + data.seconds_left * 1000; share(); }
+          if (data) {
+            lastContact = Date.now(); ends = lastContact + data.seconds_left * 1000; final = data.final === true;
+            share();
+          }
           if (data === false) { signedOut(); }
           return data;
         });
     }
+    function keepAlive() {
+      if (ended) { return Promise.resolve(false); }
+      if (!inflight) {
+        inflight = ask({ url: form.action, method: "POST", body: new FormData(form) })
+          .then(function (data) { inflight = null; return data; });
+      }
+      return inflight;  // a second press while the first is on its way waits for the same answer
+    }
+    function stillSignedIn() {
+      if (!inflight) {
+        inflight = ask({ url: statusUrl, method: "GET" }).then(function (data) { inflight = null; return data; });
+      }
+      return inflight;
+    }
 
+    function announce() {
+      if (warning.hidden) { open(); }
+      title.focus();  // moving the focus makes screen readers read the new heading
+    }
     function signedOut() {
+      if (ended) { return; }
       ended = true;
-      warning.classList.add("timeout-warning--ended");
-      title.textContent = "You have been signed out";
-      text.textContent = "You were signed out after a time without activity. Anything you typed is still on " +
-        "this page: copy it before you sign in again, then save it.";
-      form.hidden = true;
-      warning.hidden = false;
-      warning.focus();
+      show(final ? "ended-final" : "ended");
+      announce();
+    }
+    function signedOutElsewhere() {
+      ended = true;
+      show("elsewhere");
+      var main = document.getElementById("main-content");
+      if (main) { main.hidden = true; }
+      var banners = document.querySelectorAll(".restricted");
+      for (var i = 0; i < banners.length; i += 1) { banners[i].hidden = true; }
+      announce();
     }
 
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       keepAlive().then(function (data) {
+        if (data === null) { problem.hidden = false; reserveSpace(); problem.focus(); return; }
         if (!data) { return; }
-        warning.hidden = true;
-        if (returnFocus && document.body.contains(returnFocus)) { returnFocus.focus(); }
+        if (final) { show("final"); announce(); return; }
+        close();
       });
     });
 
@@ -135,17 +205,33 @@
       if (!warning.contains(event.target)) { lastTyped = Date.now(); }
     });
 
+    var signOutForm = document.querySelector("form[data-sign-out]");
+    if (signOutForm) {
+      signOutForm.addEventListener("submit", function () { ended = true; store(SIGNED_OUT, String(Date.now())); });
+    }
+    function signedOutSince() { return !ended && stored(SIGNED_OUT) >= loaded; }
+    window.addEventListener("storage", function (event) {
+      if (event.key === SIGNED_OUT && signedOutSince()) { signedOutElsewhere(); }
+    });
+    // A page brought back by the browser's Back button after a sign-out is hidden too.
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted && signedOutSince()) { signedOutElsewhere(); }
+    });
+
     function check() {
-      if (ended) { return; }
+      if (ended || inflight) { return; }
       var now = Date.now();
       shared();
-      if (now < ends - LEAD && !warning.hidden) { warning.hidden = true; }  // kept in another tab
-      if (lastTyped > lastContact && now - lastContact > 60000 && now < ends) { keepAlive(); return; }
-      if (now >= ends) { signedOut(); return; }
+      if (now < ends - LEAD && !warning.hidden) { close(); }  // kept in another tab
+      if (!final && lastTyped > lastContact && now - lastContact > 60000 && now < ends) { keepAlive(); return; }
+      if (now >= ends) {
+        // Ask before saying it is over: another tab may have kept the session meanwhile.
+        stillSignedIn();
+        return;
+      }
       if (now >= ends - LEAD && warning.hidden) {
-        returnFocus = document.activeElement;
-        warning.hidden = false;
-        warning.focus();
+        show(final ? "final" : "idle");
+        open();
       }
     }
     check();

@@ -108,5 +108,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sharing.bp)
     app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation
-    app.jinja_env.globals["idle_seconds_left"] = accounts.idle_seconds_left
+    app.jinja_env.globals["session_time_left"] = accounts.session_time_left
     app.context_processor(page_markings)

@@ -64,6 +64,14 @@ def sign_out() -> Response:
     return redirect(url_for("auth.sign_in"))
 
 
+@bp.route("/session/status")
+def session_status() -> Response:
+    """The page script's "am I still signed in?" before it says the session has ended. Asking
+    is not activity: it does not move the idle clock (see `access._load_user`)."""
+    seconds_left, final = accounts.session_time_left(current_user)
+    return jsonify(signed_in=True, seconds_left=seconds_left, final=final)
+
+
 @bp.route("/session/keep-alive", methods=["POST"])
 def keep_alive() -> Response | tuple[Response, int]:
     """"Stay signed in" on the warning shown before the idle sign-out (and the page script's
@@ -72,6 +80,7 @@ def keep_alive() -> Response | tuple[Response, int]:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(signed_in=True, seconds_left=accounts.idle_seconds_left(current_user))
+        seconds_left, final = accounts.session_time_left(current_user)
+        return jsonify(signed_in=True, seconds_left=seconds_left, final=final)
     flash("You are still signed in.", "success")
     return redirect(safe_next(request.form.get("next")))

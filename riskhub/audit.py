@@ -32,6 +32,9 @@ from riskhub.operations.audit_checkpoints import checkpoint_if_due
 
 ALLOWED = "allowed"
 DENIED = "denied"
+# Allowed, but the request then failed and its changes were rolled back: the entry stays on
+# record (what was read was read) without claiming that a change was made.
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -258,10 +261,14 @@ def replay_request_entries() -> int:
     """After the request's work was rolled back, append its audit entries again.
 
     Denials and views shown on an error page must stay on record even though the change the
-    request attempted does not.
+    request attempted does not; what was allowed is marked `FAILED`, so the log never says a
+    change was made that was not.
     """
     if not has_request_context():
         return 0
+    for facts in g.get("audit_facts", []):
+        if facts["outcome"] == ALLOWED:
+            facts["outcome"] = FAILED
     g.audit_written = 0
     return len(write_pending())
 

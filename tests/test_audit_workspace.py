@@ -124,6 +124,21 @@ def test_malformed_paging_cursor_is_a_400(client, auth, people):
     assert client.get("/audit/search?before=99999999999999999999999").status_code == 400
 
 
+def test_entries_of_failed_requests_are_found_and_marked_not_completed(app, client, auth, people):
+    """An entry replayed after its request failed is found by its own outcome and shown as not
+    completed, not as an allowed change."""
+    with app.app_context():
+        idva = db.session.get(User, people["idva"])
+        audit.record("case.update", actor=audit.actor_for(idva), outcome=audit.FAILED, case_ref="RH-2026-0042")
+        audit.record("case.view", actor=audit.actor_for(idva), case_ref="RH-2026-0042")
+        db.session.commit()
+    auth.login("auditor@example.org")
+    page = client.get("/audit/search?outcome=failed").get_data(as_text=True)
+    assert "<td>case.update</td>" in page and "Not completed</span>" in page and "<td>case.view</td>" not in page
+    allowed = client.get("/audit/search?outcome=allowed&case_ref=RH-2026-0042").get_data(as_text=True)
+    assert "<td>case.view</td>" in allowed and "Not completed</span>" not in allowed
+
+
 def test_emergency_access_review_records_the_decision(app, client, auth, people, make):
     reference = make.case(people["idva"])
     auth.login("police@example.org")

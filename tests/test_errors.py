@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask, abort, request
 from flask.testing import FlaskClient
+from flask_login import current_user
 from sqlalchemy import func, select, text
 
+from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency
 from riskhub.models.audit import AccessLogEntry
@@ -43,6 +45,8 @@ def throwaway_routes(app: Flask) -> Iterator[None]:
         db.session.execute(text("UPDATE agencies SET version = version + 1 WHERE id = :id"),
                            {"id": agency.id.hex if db.engine.dialect.name == "sqlite" else agency.id})
         agency.name = request.args.get("name", SECRET_DETAIL)
+        audit.record("admin.agency.update", actor=audit.actor_for(current_user), object_type="agency",
+                     object_id=agency.id)
         db.session.flush()
         return "saved"
 
@@ -113,6 +117,9 @@ def test_409_page_when_someone_else_changed_the_record(app: Flask, signed_in: Fl
     assert_plain_error_page(response, 409, "This record was changed by someone else")
     with app.app_context():
         assert db.session.get(Agency, people["police_agency"]).name == "County Police"
+        # The attempt stays on record, marked as not completed rather than as a change made.
+        entry = db.session.scalars(select(AccessLogEntry).filter_by(action="admin.agency.update")).one()
+        assert entry.outcome == "failed" and entry.object_id == str(people["police_agency"])
     assert signed_in.get("/").status_code == 200
 
 

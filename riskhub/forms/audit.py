@@ -8,12 +8,13 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, ValidationError
 
-from riskhub.forms import Filled, Form
+from riskhub.forms import Filled, Form, Optional
 from riskhub.forms.fields import SelectField
 
-OUTCOMES = [("", "Any outcome"), ("allowed", "Allowed"), ("denied", "Denied")]
+OUTCOMES = [("", "Any outcome"), ("allowed", "Allowed"), ("denied", "Denied"),
+            ("failed", "Not completed (the request failed)")]
 REVIEW_OUTCOMES = [("justified", "Justified"), ("not_justified", "Not justified")]
 _REFERENCE = re.compile(r"^[A-Z0-9]{1,10}-[0-9]{4}-[0-9]{1,8}$")
 _ACTION = re.compile(r"^[a-z_.{}]{1,40}\*?$")

@@ -31,7 +31,7 @@ class AccessLogEntry(Base):
     case_ref: Mapped[str | None] = mapped_column(String(20))  # the readable case reference
     sections: Mapped[str] = mapped_column(String(400), default="")  # compartments shown, comma-separated
     purpose: Mapped[str | None] = mapped_column(String(200))  # reason category given (no free text)
-    outcome: Mapped[str] = mapped_column(String(10))  # allowed or denied
+    outcome: Mapped[str] = mapped_column(String(10))  # allowed, denied or failed (allowed, then rolled back)
     request_id: Mapped[str | None] = mapped_column(String(36))  # ties entries of one request together
     client_address: Mapped[str | None] = mapped_column(String(64))  # where the request came from
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))  # the previous entry's hash

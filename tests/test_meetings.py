@@ -296,6 +296,9 @@ def test_actions_carry_forward_and_owners_update_them(app, client, auth, people,
     with app.app_context():
         action = db.session.scalars(select(SafetyAction)).one()
         action_id, version = action.id, action.version
+    # The owner is told, beside the note field, who will read what they write there.
+    update_page = client.get(f"/actions/{action_id}").get_data(as_text=True)
+    assert "perpetrator programmes included: never write where she is" in update_page
     missing = post_form(client, f"/actions/{action_id}", {"status": "not_done", "note": "", "version": str(version)})
     assert missing.status_code == 400 and "Say why the action was not done" in missing.get_data(as_text=True)
     done = post_form(client, f"/actions/{action_id}", {"status": "not_done", "reason": "agency_did_not_act",

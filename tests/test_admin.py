@@ -127,7 +127,9 @@ def test_admin_adds_an_agency_of_each_kind(app: Flask, admin: FlaskClient, peopl
     assert agency is not None and agency.kind == kind and agency.active
     index = text(admin.get("/admin/"))
     assert "Agency Northgate Services added." in index
-    assert 'name="active"' not in admin.get("/admin/agencies/new").get_data(as_text=True)  # always active
+    form_page = admin.get("/admin/agencies/new").get_data(as_text=True)
+    assert 'name="active"' not in form_page  # always active
+    assert "use a name that does not say where it is" in form_page  # names are seen by every agency
     row = re.search(r"<td>Northgate Services</td>\s*<td>(.*?)</td>", index, re.S)
     assert row and row.group(1).startswith(kind.label)
     assert ("perpetrator-facing" in row.group(1)) == (kind == AgencyKind.PERPETRATOR_PROGRAMME)
@@ -226,7 +228,7 @@ def test_agency_names_differing_only_in_accented_letter_case_clash(app: Flask, a
     assert_form_error(post_form(admin, "/admin/agencies/new", {"name": taken, "kind": "housing"}),
                       "name", "An agency with this name already exists")
     renamed = post_form(admin, f"/admin/agencies/{people['police_agency']}/edit",
-                        {"name": taken, "kind": "police", "active": "y"})
+                        {"name": taken, "kind": "police", "active": "y"}, hidden=("version",))
     assert_form_error(renamed, "name", "An agency with this name already exists")
     assert taken in text(renamed)  # what was typed is kept
     assert count(app, Agency) == agencies and agency_named(app, "County Police") is not None
@@ -243,7 +245,7 @@ def test_an_agency_name_taken_at_the_same_moment_is_refused_not_a_500(app: Flask
     response = post_form(admin, "/admin/agencies/new", {"name": "County Police", "kind": "housing"})
     assert_form_error(response, "name", "An agency with this name already exists")
     renamed = post_form(admin, f"/admin/agencies/{people['idva_agency']}/edit",
-                        {"name": "County Police", "kind": "survivor_support", "active": "y"})
+                        {"name": "County Police", "kind": "survivor_support", "active": "y"}, hidden=("version",))
     assert_form_error(renamed, "name", "An agency with this name already exists")
     assert agency_named(app, "Riverside IDVA") is not None
     assert [a.name for a in _agencies_of_kind(app, "housing")] == []

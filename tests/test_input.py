@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency
 from riskhub.models.cases import Case, CaseNote, EmergencyAccess, PersonRole
 from riskhub.models.meetings import Meeting, SafetyAction
-from tests.conftest import csrf_token, post_form
+from riskhub.models.sharing import SharingRecord
+from tests.conftest import PASSWORD, csrf_token, post_form
 from tests.test_meetings import SOON, schedule, start_and_confirm, world
 
 SUPERSCRIPT_TWO = "\u00b2"  # str.isdigit() says yes, int() says no
@@ -211,3 +212,119 @@ def test_a_reference_with_a_control_character_is_not_found(client: FlaskClient, 
                                                            people: dict[str, Any], url: str) -> None:
     auth.login("chair@example.org")
     assert client.get(url).status_code == 404
+
+
+# Choices of nothing but spaces, and links that are not links ---------------------------------
+
+
+def test_a_choice_of_only_spaces_counts_as_not_chosen(app: Flask, client: FlaskClient, auth: Any,
+                                                      people: dict[str, Any], make: Any) -> None:
+    """An optional list answered with spaces is "not chosen": nothing of the spaces is stored, and
+    where the choice is needed the form says so, rather than failing."""
+    auth.login("idva@example.org")
+    created = post_form(client, "/cases/new", {
+        "survivor_given_name": "Ana", "survivor_family_name": "Lopez", "survivor_gender": " ",
+        "survivor_disability": "\t", "perpetrator_given_name": "Bob", "perpetrator_family_name": "Example",
+        "perpetrator_relationship": "  ", "perpetrator_weapons": " "})
+    assert created.status_code == 302
+    with app.app_context():
+        case = db.session.scalars(select(Case)).one()
+        profiles = {p.role: p.details for p in case.people}
+        stored = [v for d in profiles.values() for v in (d or {}).values() if isinstance(v, str)]
+        assert [v for v in stored if not v.strip()] == []  # no value of spaces or tabs kept
+        assert (profiles[PersonRole.SURVIVOR] or {}).get("gender", "") == ""
+        reference = case.reference
+    sharing = post_form(client, f"/cases/{reference}/sharing/new", {
+        "decision": "shared", "with_agency": str(people["programme_agency"]), "decided_on": "2026-01-05",
+        "category": " ", "legal_basis": "safeguarding", "consent": "given", "information": "What was shared",
+        "reason": "To keep her safe"})
+    html = unescape(sharing.get_data(as_text=True))
+    assert sharing.status_code == 400 and "Choose the kind of information shared" in html
+
+
+def test_an_action_update_or_owner_of_only_spaces_is_not_chosen(app: Flask, client: FlaskClient, auth: Any,
+                                                                 people: dict[str, Any], make: Any) -> None:
+    w = world(app, client, auth, people, make)
+    meeting = w["meeting"]
+    item_id = start_and_confirm(app, client, w)
+    url = f"/meetings/{meeting}/run?item={item_id}"
+    agreed = post_form(client, f"/meetings/{meeting}/run/{item_id}/actions", {
+        "description": "Fit window alarms", "deadline": SOON.isoformat(),
+        "owner_agency": str(people["police_agency"]), "owner_user": " "}, page=url)
+    assert agreed.status_code == 302
+    with app.app_context():
+        action = db.session.scalars(select(SafetyAction)).one()
+        assert action.owner_user_id is None
+        action_id, version = action.id, action.version
+    auth.logout()
+    auth.login("police@example.org")
+    updated = post_form(client, f"/actions/{action_id}", {"status": "in_progress", "reason": " ", "note": "Booked",
+                                                         "version": str(version)})
+    assert updated.status_code == 302
+    with app.app_context():
+        action = db.session.get(SafetyAction, action_id)
+        assert action.status.value == "in_progress" and action.not_done_reason is None
+
+
+@pytest.mark.parametrize("target", ["http://[", "//[", "https://x]"])
+def test_a_next_link_that_is_not_a_url_leads_to_the_dashboard(client: FlaskClient, auth: Any,
+                                                               people: dict[str, Any], target: str) -> None:
+    signed_in = post_form(client, f"/signin?next={target}", {"email": "idva@example.org",
+                                                            "password": PASSWORD}, page="/signin")
+    assert signed_in.status_code == 302 and signed_in.headers["Location"] == "/"
+    kept = post_form(client, "/session/keep-alive", {"next": target}, page="/")
+    assert kept.status_code == 302 and kept.headers["Location"] == "/"
+
+
+def test_an_admin_edit_with_a_malformed_version_is_refused_not_crashed(app: Flask, client: FlaskClient, auth: Any,
+                                                                        people: dict[str, Any]) -> None:
+    auth.login("admin@example.org")
+    agency = people["police_agency"]
+    for version in (SUPERSCRIPT_TWO, "9" * 5000):
+        edit = post_form(client, f"/admin/agencies/{agency}/edit", {"name": "Renamed Police", "kind": "police",
+                                                                    "active": "y", "version": version})
+        assert edit.status_code == 409 and 'value="Renamed Police"' in edit.get_data(as_text=True)
+        roles = post_form(client, f"/admin/users/{people['police']}/roles", {"roles": "practitioner",
+                                                                             "version": version},
+                          page=f"/admin/users/{people['police']}")
+        assert roles.status_code == 409
+    with app.app_context():
+        assert db.session.get(Agency, agency).name == "County Police"
+
+
+
+# Dates from another millennium, and numbers that are not numbers ------------------------------
+
+
+def test_dates_typed_far_out_of_range_are_asked_for_again(app: Flask, client: FlaskClient, auth: Any,
+                                                          people: dict[str, Any], make: Any) -> None:
+    """A year typed as 0001 or 9999 is named beside its field, and nothing is stored."""
+    w = world(app, client, auth, people, make)  # signed in as the chair
+    apology = post_form(client, f"/meetings/{w['meeting']}/attendance", {
+        "kind": "apology", "agency": str(people["police_agency"]), "name": "Sam Officer",
+        "info_sent_on": "9999-12-31"})
+    html = unescape(apology.get_data(as_text=True))
+    assert apology.status_code == 400 and errors_on(html) == ["info_sent_on"]
+    assert "date their information was sent (if it was) must be between" in html
+    auth.logout()
+    auth.login("idva@example.org")
+    sharing = post_form(client, f"/cases/{w['adult']}/sharing/new", {
+        "decision": "shared", "with_agency": str(people["police_agency"]), "decided_on": "0001-01-01",
+        "legal_basis": "safeguarding", "consent": "given", "information": "What was shared",
+        "reason": "To keep her safe"})
+    html = unescape(sharing.get_data(as_text=True))
+    assert sharing.status_code == 400 and errors_on(html) == ["decided_on"]
+    assert "Date of the decision must be between" in html and "What was shared" in html
+    with app.app_context():
+        meeting = db.session.scalars(select(Meeting).where(Meeting.reference == w["meeting"])).one()
+        assert meeting.attendance == []
+        assert db.session.scalar(select(func.count()).select_from(SharingRecord)) == 0
+
+
+def test_a_number_that_is_not_one_gets_one_message(client: FlaskClient, auth: Any, people: dict[str, Any]) -> None:
+    auth.login("chair@example.org")
+    response = schedule(client, [people["police_agency"]], slot_minutes=SUPERSCRIPT_TWO, duration="12a")
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400 and errors_on(html) == ["duration", "slot_minutes"]
+    assert "Minutes per case must be a whole number, like 12" in html
+    assert "Not a valid integer value" not in html and "5 to 60 minutes per case" not in html

@@ -70,6 +70,11 @@ def test_protocol_dates_and_survivor_data_direction_are_checked(app, client, aut
         people, flows=["survivor_contact|to_survivor_side", "survivor_contact|to_programme"]))
     assert leak.status_code == 400
     assert "Survivor data can never flow to the programme" in leak.get_data(as_text=True)
+    far = post_form(client, "/protocols/new", protocol_form(people, effective_from="0001-01-01",
+                                                             review_on="9999-12-31"))
+    html = far.get_data(as_text=True)
+    assert far.status_code == 400
+    assert "Takes effect on must be between" in html and "Review by must be between" in html
     assert count(app, Protocol) == before
     assert post_form(client, "/protocols/new", protocol_form(people)).status_code == 302
     assert count(app, Protocol) == before + 1

@@ -65,7 +65,8 @@ class Template:
         """Count of counted answers (checklists) or sum of ratings (judgement forms)."""
         if self.method == "count":
             return sum(1 for item in self.items if answers.get(item.id) == self.counted_answer)
-        return sum(int(answers[i.id]) for i in self.items if str(answers.get(i.id, "")).isdigit())
+        given = {i.id: str(answers.get(i.id, "")) for i in self.items}
+        return sum(int(value) for value in given.values() if value.isascii() and value.isdigit())
 
     def band_for(self, score: int, thresholds: Mapping[str, int] | None = None) -> str:
         """The level a checklist score falls in, with deployment thresholds applied."""

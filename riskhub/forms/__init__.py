@@ -5,12 +5,14 @@ text fields use `Filled`, so a name or note of nothing but spaces is not taken f
 """
 
 import re
+from datetime import date
 from typing import Any
 
 from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import Field
-from wtforms.validators import InputRequired, StopValidation
+from wtforms.validators import InputRequired, StopValidation, ValidationError
+from wtforms.validators import Optional as _Optional
 
 from riskhub.operations import OperationError
 
@@ -40,6 +42,37 @@ class Filled(InputRequired):
         if isinstance(field.data, str) and not field.data.strip():
             field.errors[:] = []
             raise StopValidation(self.message or field.gettext("This field is required."))
+
+
+class Optional(_Optional):
+    """Optional that also empties what it lets through: WTForms takes a value of only spaces as
+    "not given" and clears the field's errors (a choice not in the list included), but leaves the
+    spaces in `data`, where they would be stored or reach an Enum or UUID as if chosen."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        try:
+            super().__call__(form, field)
+        except StopValidation:
+            if isinstance(field.data, str):
+                field.data = ""
+            raise
+
+
+class WithinYears:
+    """A date no more than `back` years before today and `ahead` years after it: a year typed
+    as 0001 or 9999 is a slip, named beside the field, not a record to keep."""
+
+    def __init__(self, back: int, ahead: int) -> None:
+        self.back, self.ahead = back, ahead
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if not isinstance(field.data, date):
+            return
+        today = date.today()
+        earliest = today.replace(year=today.year - self.back, day=min(today.day, 28))
+        latest = today.replace(year=today.year + self.ahead, day=min(today.day, 28))
+        if not earliest <= field.data <= latest:
+            raise ValidationError(f"{field.label.text} must be between {earliest:%d %B %Y} and {latest:%d %B %Y}")
 
 
 class ConfirmForm(Form):

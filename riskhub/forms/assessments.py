@@ -6,10 +6,12 @@ from datetime import date
 from functools import lru_cache
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange
 
 from riskhub.assessments import LEVEL_LABELS, Template
+from riskhub.forms import Optional
+from riskhub.forms.fields import IntegerField
 from riskhub.forms.submissions import OnceForm
 
 WEAPONS_CHOICES = [("yes", "Yes"), ("no", "No"), ("unknown", "Don't know")]

@@ -11,14 +11,13 @@ from wtforms import (
     DateField,
     EmailField,
     HiddenField,
-    IntegerField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Email, InputRequired, Length, NumberRange, ValidationError
 
-from riskhub.forms import Filled, Form
-from riskhub.forms.fields import SelectField
+from riskhub.forms import Filled, Form, Optional
+from riskhub.forms.fields import IntegerField, SelectField
 from riskhub.forms.submissions import OnceForm
 
 _PHONE = re.compile(r"^\+?[0-9 ()-]{6,24}$")

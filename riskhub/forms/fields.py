@@ -1,4 +1,6 @@
-"""A select list that writes its options in one pass.
+"""Fields of riskhub's own: a select list that writes its options in one pass, and a whole
+number field that answers a typing slip with one clear message.
+
 
 WTForms writes each `<option>` through its general attribute writer (a dict sorted and escaped
 per option). The case page's agency list and the agenda view's list of people run to dozens of
@@ -11,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from markupsafe import Markup, escape
+from wtforms import IntegerField as _IntegerField
 from wtforms import SelectField as _SelectField
+from wtforms.validators import StopValidation
 from wtforms.widgets import Select as _Select
 
 
@@ -29,3 +33,18 @@ class Select(_Select):
 
 class SelectField(_SelectField):
     widget = Select()
+
+
+class IntegerField(_IntegerField):
+    """A whole number. Something typed that is not one ("12a", "²") gets one message naming the
+    field, instead of WTForms' "Not a valid integer value." followed by the range message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"{self.label.text} must be a whole number, like 12") from None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors and self.raw_data and str(self.raw_data[0]).strip():
+            raise StopValidation()  # the message above is the whole story; skip the range check

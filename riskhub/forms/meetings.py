@@ -6,18 +6,17 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     StringField,
     TextAreaField,
     TimeField,
     URLField,
 )
-from wtforms.validators import URL, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import URL, InputRequired, Length, NumberRange
 
-from riskhub.forms import Filled, Form
+from riskhub.forms import Filled, Form, Optional, WithinYears
 from riskhub.forms.admin import CheckboxesField
-from riskhub.forms.fields import SelectField
+from riskhub.forms.fields import IntegerField, SelectField
 from riskhub.forms.submissions import OnceForm
 
 REPEAT_CHOICES = [("none", "Does not repeat"), ("weekly", "Every week"), ("fortnightly", "Every two weeks"),
@@ -54,7 +53,7 @@ class AttendanceForm(Form):
     name = StringField("Name", validators=[Filled("Enter the person's name"),
                                            Length(max=200, message="Name must be 200 characters or fewer")])
     info_sent_on = DateField("Apologies: date their information was sent (if it was)", format="%Y-%m-%d",
-                             validators=[Optional()])
+                             validators=[Optional(), WithinYears(back=5, ahead=1)])
 
 
 class MinutesForm(Form):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, IntegerField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange
 
-from riskhub.forms import Filled, Form
+from riskhub.forms import Filled, Form, Optional, WithinYears
 from riskhub.forms.admin import CheckboxesField
-from riskhub.forms.fields import SelectField
+from riskhub.forms.fields import IntegerField, SelectField
 from riskhub.models.partnerships import (
     CATEGORY_LABELS,
     LEGAL_BASES,
@@ -63,9 +63,11 @@ class ProtocolForm(Form):
     title = StringField("Title", validators=[Filled("Enter the protocol's title"), Length(max=200)])
     parties = CheckboxesField("Agencies party to the protocol")
     effective_from = DateField("Takes effect on", format="%Y-%m-%d",
-                               validators=[InputRequired("Enter the date it takes effect as YYYY-MM-DD")])
+                               validators=[InputRequired("Enter the date it takes effect as YYYY-MM-DD"),
+                                           WithinYears(back=20, ahead=5)])
     review_on = DateField("Review by", format="%Y-%m-%d",
-                          validators=[InputRequired("Enter the review date as YYYY-MM-DD")])
+                          validators=[InputRequired("Enter the review date as YYYY-MM-DD"),
+                                      WithinYears(back=20, ahead=10)])
     legal_basis = SelectField("Legal basis", choices=list(LEGAL_BASES.items()),
                               validators=[InputRequired("Choose the legal basis")])
     flows = CheckboxesField("What may be shared, and in which direction", choices=FLOW_CHOICES)

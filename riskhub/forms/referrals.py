@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from wtforms import DateField, RadioField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
-from riskhub.forms import Form
+from riskhub.forms import Form, Optional
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.submissions import OnceForm
 from riskhub.models.events import EVENT_LABELS

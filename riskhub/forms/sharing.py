@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from wtforms import DateField, RadioField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length
 
+from riskhub.forms import Optional, WithinYears
 from riskhub.forms.fields import SelectField
 from riskhub.forms.submissions import OnceForm
 from riskhub.models.partnerships import CATEGORY_LABELS
@@ -17,7 +18,8 @@ class SharingForm(OnceForm):
     with_agency = SelectField("Agency shared with, or that asked", choices=[],
                               validators=[InputRequired("Choose the agency")])
     decided_on = DateField("Date of the decision", format="%Y-%m-%d",
-                           validators=[InputRequired("Enter the date as YYYY-MM-DD, for example 2026-03-27")])
+                           validators=[InputRequired("Enter the date as YYYY-MM-DD, for example 2026-03-27"),
+                                       WithinYears(back=20, ahead=1)])
     category = SelectField("Kind of information (needed when a perpetrator programme is involved)",
                            choices=[("", "Not applicable"),
                                     *((c.value, label) for c, label in CATEGORY_LABELS.items())],

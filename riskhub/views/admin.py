@@ -15,6 +15,7 @@ from riskhub.forms import ConfirmForm
 from riskhub.forms.admin import AgencyForm, PasswordResetForm, RolesForm, UserForm
 from riskhub.models.accounts import Agency, AgencyKind, Role, User, with_roles
 from riskhub.operations import ConflictError, OperationError, accounts, attempt
+from riskhub.views import whole_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -53,8 +54,7 @@ def _agencies() -> list[Agency]:
 
 
 def _version(form: AgencyForm | RolesForm) -> int | None:
-    raw = form.version.data
-    return int(raw) if raw and str(raw).isdigit() else None
+    return whole_number(form.version.data)
 
 
 def _show_error(form: object, error: OperationError) -> None:

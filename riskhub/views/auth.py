@@ -25,7 +25,10 @@ def safe_next(target: str | None) -> str:
     browsers read "/\\evil" and "/\t/evil" as "//evil", and CR or LF cannot go into a header.
     """
     if target and not any(ch == "\\" or unicodedata.category(ch) in _NOT_IN_A_PATH for ch in target):
-        parts = urlsplit(target)
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "http://[": not a URL at all
+            return url_for("main.dashboard")
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
     return url_for("main.dashboard")

@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from flask import Flask, Response, abort, g, render_template, request
+from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 from sqlalchemy import event
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 # Endpoints anyone may reach. Everything else needs a signed-in user.
 PUBLIC_ENDPOINTS = frozenset({"auth.sign_in", "static", "main.health", "calendar.feed"})
+# What someone signed in with a password an admin set may reach before choosing their own.
+OPEN_BEFORE_PASSWORD_CHANGE = frozenset({"account.change_password", "auth.sign_out", "auth.keep_alive",
+                                         "auth.session_status"})
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -104,6 +107,9 @@ def _start_request() -> Any:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
+    if current_user.must_change_password and request.endpoint not in OPEN_BEFORE_PASSWORD_CHANGE:
+        # A password an admin chose opens one page only: the one to choose your own.
+        return redirect(url_for("account.change_password"))
     crypto.set_permitted_classes(policy.key_classes_for(current_viewer()))
     return None
 

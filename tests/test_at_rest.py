@@ -71,6 +71,9 @@ def fill_through_the_app(client: FlaskClient, auth: Any, people: dict[str, Any])
     assert added.status_code == 302, added.get_data(as_text=True)
     auth.logout()
     auth.login(NEW_USER["email"], "a-long-unusual-passphrase-9")  # the new user exists and can sign in
+    assert post_form(client, "/account/password", {  # ... and chooses their own password
+        "current_password": "a-long-unusual-passphrase-9", "new_password": "a-longer-unusual-passphrase-10",
+        "confirm_password": "a-longer-unusual-passphrase-10"}).status_code == 302
     assert "Quorindel Faststaff" in html.unescape(client.get("/").get_data(as_text=True))
     auth.logout()
     return reference

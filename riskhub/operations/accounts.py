@@ -118,8 +118,10 @@ def create_user(
     roles: set[Role],
     password: str,
     actor: audit.Actor,
+    must_change_password: bool = False,
 ) -> User:
-    """Add a user to an agency with one or more roles."""
+    """Add a user to an agency with one or more roles. An admin adding someone sets
+    `must_change_password`: the password they chose is for the first sign-in only."""
     email = normalise_email(email)
     name = " ".join(name.split())
     if "@" not in email or len(email) > 254:
@@ -133,7 +135,8 @@ def create_user(
         raise OperationError(problem, "password")
     if find_user_by_email(email) is not None:
         raise OperationError("A user with this email address already exists", "email")
-    user = User(agency=agency, password_hash=hash_password(password), active=True)
+    user = User(agency=agency, password_hash=hash_password(password), active=True,
+                must_change_password=must_change_password)
     user.email = email
     user.email_index = _email_index(email)
     user.name = name
@@ -174,12 +177,13 @@ def set_user_active(user: User, active: bool, *, actor: audit.Actor) -> None:
 
 
 def reset_password(user: User, password: str, *, actor: audit.Actor) -> None:
-    """Set a new password and end the user's sessions."""
+    """Set a new password and end the user's sessions; they choose their own at the next sign-in."""
     problem = password_problem(password, email=user.email or "")
     if problem:
         raise OperationError(problem, "password")
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    user.must_change_password = True
     db.session.flush()
     audit.record("admin.user.password_reset", actor=actor, object_type="user", object_id=user.id)
     end_sessions(user, reason="password reset", actor=actor)
@@ -268,6 +272,69 @@ def end_sessions(user: User, *, reason: str, actor: audit.Actor) -> int:
     audit.record("admin.user.end_sessions", actor=actor, object_type="user", object_id=user.id,
                  purpose=reason)
     return count
+
+
+def end_other_sessions(user: User, *, reason: str) -> int:
+    """End every live session of the user but the one this request belongs to."""
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None),
+               UserSession.token_hash != _token_hash(user.session_token or ""))
+        .values(ended_at=utcnow(), end_reason=reason)
+    )
+    count = result.rowcount or 0  # type: ignore[attr-defined]
+    audit.record("account.sessions.end_others", actor=audit.actor_for(user), object_type="user",
+                 object_id=user.id, purpose=f"{count} ended")
+    return count
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    """The user's live sessions, newest first (ended and timed-out ones left out)."""
+    now = utcnow()
+    rows = db.session.scalars(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)).order_by(UserSession.created_at.desc()))
+    return [row for row in rows if _session_expired(row, now) is None]
+
+
+def is_current_session(user: User, row: UserSession) -> bool:
+    return row.token_hash == _token_hash(user.session_token or "")
+
+
+class PasswordChangeRefused(OperationError):
+    """The current password was wrong, or too many wrong ones were tried."""
+
+
+def change_own_password(user: User, current: str, new: str) -> int:
+    """The signed-in user replaces their password, proving it with the current one.
+
+    Wrong current passwords count against the account as failed sign-ins do (so an unlocked
+    screen is no way to guess it), with the same lock. Every other session of the user ends;
+    returns how many did.
+    """
+    config = current_app.config
+    now = utcnow()
+    account_key = _throttle_key("account", normalise_email(user.email or ""))
+    wait = _locked_for(_throttle_row(account_key, now), now)
+    if wait:
+        minutes = max(1, (wait + 59) // 60)
+        raise PasswordChangeRefused(f"Too many wrong passwords. Try again in {minutes} minute"
+                                    f"{'s' if minutes != 1 else ''}.", "current_password")
+    if not verify_password(user.password_hash, current):
+        _note_failure(account_key, config["SIGNIN_ACCOUNT_FREE_FAILURES"], now)
+        audit.record("account.password_change", actor=audit.actor_for(user), outcome=audit.DENIED,
+                     object_type="user", object_id=user.id, purpose="wrong current password")
+        raise PasswordChangeRefused("Your current password is not right", "current_password")
+    if new == current:
+        raise OperationError("Choose a new password, not the one you have now", "new_password")
+    problem = password_problem(new, email=user.email or "")
+    if problem:
+        raise OperationError(problem, "new_password")
+    user.password_hash = hash_password(new)
+    user.password_changed_at = now
+    user.must_change_password = False
+    db.session.flush()
+    audit.record("account.password_change", actor=audit.actor_for(user), object_type="user", object_id=user.id)
+    return end_other_sessions(user, reason="password changed")
 
 
 def live_session_count(user: User) -> int:

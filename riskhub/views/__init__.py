@@ -84,6 +84,7 @@ def case_not_shared(error: CaseNotShared) -> tuple[str, int]:
 
 def register_blueprints(app: Flask) -> None:
     from riskhub.views import (
+        account,
         actions,
         admin,
         assessments,
@@ -99,7 +100,7 @@ def register_blueprints(app: Flask) -> None:
         referrals,
     )
 
-    for module in (auth, main, admin, cases, case_details, assessments, referrals, meetings, meeting_run,
+    for module in (auth, account, main, admin, cases, case_details, assessments, referrals, meetings, meeting_run,
                    minutes, actions, calendar, partnerships):
         app.register_blueprint(module.bp)
     from riskhub.views import audit, sharing

@@ -129,12 +129,12 @@ def new_user() -> Page:
                 user = accounts.create_user(
                     agency=agency, email=form.email.data or "", name=form.name.data or "",
                     roles={Role(r) for r in form.roles.data or []}, password=form.password.data or "",
-                    actor=_actor(),
+                    actor=_actor(), must_change_password=True,
                 )
         except OperationError as error:
             _show_error(form, error)
         else:
-            flash(f"User {user.name} added.", "success")
+            flash(f"User {user.name} added. They choose their own password when they first sign in.", "success")
             return redirect(url_for("admin.user", user_id=user.id))
     return render_template("admin/user_form.html", form=form), 400 if form.errors else 200
 
@@ -189,7 +189,8 @@ def user_password(user_id: uuid.UUID) -> Page:
         except OperationError as error:
             _show_error(form, error)
         else:
-            flash("Password reset. Their sessions have ended; tell them the new password in person.", "success")
+            flash("Password reset. Their sessions have ended; tell them the new password in person. They choose "
+                  "their own when they next sign in.", "success")
             return redirect(url_for("admin.user", user_id=person.id))
     return _user_page(person, password_form=form)
 

@@ -146,6 +146,7 @@ def test_a_tab_asks_the_server_before_saying_the_session_is_over(server: str, pa
     limit = app.config["SESSION_IDLE_MINUTES"]
     page.clock.install()
     sign_in(page, server, "idva@example.org")
+    page.wait_for_load_state("networkidle")  # the page's own requests (its icon) are done
     last_used(app, people["idva"], timedelta(minutes=2))  # used elsewhere two minutes ago
     page.clock.fast_forward(f"{limit + 1}:00")
     page.wait_for_timeout(500)

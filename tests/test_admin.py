@@ -431,7 +431,7 @@ def test_password_reset_replaces_the_password_and_ends_sessions(app: Flask, admi
     """After a reset the old password fails, the new one works, the user's browsers are signed out."""
     idva = signed_in_as(app, "idva@example.org")
     url = f"/admin/users/{people['idva']}"
-    response = post_form(admin, f"{url}/password", {"password": NEW_PASSWORD}, page=url)
+    response = post_form(admin, f"{url}/password", {"password": NEW_PASSWORD}, page=url, hidden=("version",))
     assert response.status_code == 302 and response.headers["Location"] == url
     page = text(admin.get(url))
     assert "Password reset. Their sessions have ended" in page
@@ -444,6 +444,23 @@ def test_password_reset_replaces_the_password_and_ends_sessions(app: Flask, admi
                             ("admin.user.end_sessions", people["admin"], str(people["idva"]))]
 
 
+def test_a_reset_from_a_page_shown_before_another_admin_reset_is_refused(app: Flask, admin: FlaskClient,
+                                                                          people: dict[str, Any]) -> None:
+    """Two admins reset the same user from pages shown at the same time: the second is told, and the
+    password the first gave the person is the one that works."""
+    url = f"/admin/users/{people['idva']}"
+    page = admin.get(url).get_data(as_text=True)
+    other = app.test_client()
+    AuthActions(other).login("admin@example.org")
+    assert post_form(other, f"{url}/password", {"password": NEW_PASSWORD}, page=url,
+                     hidden=("version",)).status_code == 302
+    stale = admin.post(f"{url}/password", data={"password": "yet-another-passphrase-77", "csrf_token": csrf_token(page),
+                                                "version": hidden_value(page, "version")})
+    assert stale.status_code == 409 and "your reset has not been made" in text(stale)
+    assert can_sign_in(app, "idva@example.org", NEW_PASSWORD)
+    assert not can_sign_in(app, "idva@example.org", "yet-another-passphrase-77")
+
+
 @pytest.mark.parametrize(("password", "message"), [
     ("", "Enter a new password"), ("tiny-1", "at least 12 characters"), ("x" * 129, "128 characters or fewer")])
 def test_bad_password_reset_is_refused(app: Flask, admin: FlaskClient, people: dict[str, Any], password: str,
@@ -451,7 +468,7 @@ def test_bad_password_reset_is_refused(app: Flask, admin: FlaskClient, people: d
     """A missing or weak new password: 400, error linked to the field, old password and sessions kept."""
     idva = signed_in_as(app, "idva@example.org")
     url = f"/admin/users/{people['idva']}"
-    response = post_form(admin, f"{url}/password", {"password": password}, page=url)
+    response = post_form(admin, f"{url}/password", {"password": password}, page=url, hidden=("version",))
     assert_form_error(response, "password", message)
     # The roles form beside it still shows the roles the user holds.
     assert re.search(r'<input checked[^>]*value="practitioner"|<input[^>]*value="practitioner"[^>]*checked',
@@ -638,7 +655,7 @@ def test_every_admin_form_with_errors_meets_the_basics(app: Flask, admin: FlaskC
         post_form(admin, f"/admin/agencies/{people['idva_agency']}/edit", {"name": "", "kind": "police"}),
         post_form(admin, "/admin/users/new", {"name": "", "email": "", "password": ""}),
         post_form(admin, f"{user_url}/roles", {}, page=user_url),
-        post_form(admin, f"{user_url}/password", {"password": ""}, page=user_url),
+        post_form(admin, f"{user_url}/password", {"password": ""}, page=user_url, hidden=("version",)),
     ]
     for response in failures:
         page = response.get_data(as_text=True)

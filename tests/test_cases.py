@@ -258,17 +258,18 @@ def test_referral_records_consent_and_detects_repeats(app, client, auth, people,
                       perpetrator=("Rui", "Costa", date(1989, 1, 2)))
     auth.login("idva@example.org")
     missing = post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
-                                                          "consent": "not_sought_unsafe"})
+                                                          "consent": "not_sought_unsafe"}, hidden=("shown",))
     assert missing.status_code == 400
     assert "record who decided to share and why" in missing.get_data(as_text=True)
     assert count(app, Referral) == 0
     response = post_form(client, f"/cases/{first}/refer", {
         "reasons": "professional_judgement", "consent": "not_sought_unsafe",
-        "decided_by": "Team manager, IDVA service", "consent_reason": "He monitors her phone"})
+        "decided_by": "Team manager, IDVA service", "consent_reason": "He monitors her phone"}, hidden=("shown",))
     assert response.status_code == 302
     second = make.case(people["idva"], survivor=("ANA", "silva", date(1991, 3, 4)),
                        perpetrator=("Rui", "Costa", date(1989, 1, 2)))
-    response = post_form(client, f"/cases/{second}/refer", {"reasons": "professional_judgement", "consent": "given"})
+    response = post_form(client, f"/cases/{second}/refer", {"reasons": "professional_judgement", "consent": "given"},
+                         hidden=("shown",))
     assert response.status_code == 302
     with app.app_context():
         later = db.session.scalars(select(Referral).order_by(Referral.referred_at.desc())).first()
@@ -487,7 +488,8 @@ def test_a_referred_case_is_not_reopened_by_pressing_change_status_unchanged(app
     reference = make.case(people["idva"])
     auth.login("idva@example.org")
     assert post_form(client, f"/cases/{reference}/refer",
-                     {"reasons": "professional_judgement", "consent": "given"}).status_code == 302
+                     {"reasons": "professional_judgement", "consent": "given"},
+                         hidden=("shown",)).status_code == 302
     page = client.get(f"/cases/{reference}").get_data(as_text=True)
     assert re.search(r'<option selected value="">Choose a new status</option>', page)
     unchanged = post_form(client, f"/cases/{reference}/status", {"status": ""}, page=f"/cases/{reference}",

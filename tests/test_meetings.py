@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -12,16 +13,17 @@ from riskhub.extensions import db
 from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
-from riskhub.models.meetings import AgendaItem, Meeting, MinutesDistribution, SafetyAction
+from riskhub.models.meetings import AgendaItem, ItemKind, Meeting, MinutesDistribution, SafetyAction
 from riskhub.models.referrals import Referral
-from tests.conftest import csrf_token, post_form
+from tests.conftest import AuthActions, csrf_token, post_form
 from tests.test_cases import survivor_answers
 
 SOON = date.today() + timedelta(days=7)
 
 
 def refer(client: Any, reference: str) -> None:
-    response = post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"})
+    response = post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"},
+                         hidden=("shown",))
     assert response.status_code == 302
 
 
@@ -154,7 +156,8 @@ def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, c
     page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
     with app.app_context():
         item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
-    url, data = f"/meetings/{w['meeting']}/items/{item_id}/remove", {"csrf_token": csrf_token(page)}
+    url, data = button_action(page, f"Remove {w['adult']}"), {"csrf_token": csrf_token(page)}
+    assert f"/items/{item_id}/remove" in url
     first = client.post(url, data=data)
     assert first.status_code == 302
     again = client.post(url, data=data)
@@ -167,6 +170,66 @@ def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, c
         assert referral.status.value == "waiting"
         removals = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.remove")).all()
         assert [e.case_ref for e in removals] == [w["adult"]]
+
+
+def button_action(page: str, label: str) -> str:
+    """Where the page's button with this label posts to."""
+    for form in re.findall(r"<form[^>]*>.*?</form>", page, re.S):
+        if re.search(rf">\s*{re.escape(label)}\s*</button>", form):
+            return html.unescape(re.search(r'action="([^"]*)"', form).group(1))
+    raise AssertionError(f"no button {label!r}")
+
+
+def case_order(app: Any, meeting: str) -> list[str]:
+    with app.app_context():
+        items = db.session.scalars(select(AgendaItem).where(AgendaItem.meeting.has(Meeting.reference == meeting),
+                                                            AgendaItem.kind == ItemKind.CASE)).all()
+        return [i.case.reference for i in sorted(items, key=lambda i: (i.agenda_group, i.position))]
+
+
+def test_moving_a_case_from_a_page_shown_before_another_chair_moved_it_does_nothing(app, client, auth, people,
+                                                                                    make):
+    """Two chairs with the same agenda open both press "down" on the first case: it moves once,
+    and the second chair is told the agenda changed rather than moving it again."""
+    w = world(app, client, auth, people, make)
+    before = case_order(app, w["meeting"])
+    first_case = before[0]
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    other_chair = app.test_client()
+    AuthActions(other_chair).login("chair@example.org")
+    other_page = other_chair.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    down = button_action(page, f"Move {first_case} down")
+    assert client.post(down, data={"csrf_token": csrf_token(page)}).status_code == 302
+    moved = case_order(app, w["meeting"])
+    assert moved == [before[1], before[0], *before[2:]]
+    stale = other_chair.post(button_action(other_page, f"Move {first_case} down"),
+                             data={"csrf_token": csrf_token(other_page)}, follow_redirects=True)
+    assert "changed since your page was shown" in html.unescape(stale.get_data(as_text=True))
+    assert case_order(app, w["meeting"]) == moved
+
+
+def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make):
+    """Minutes saved on a case after the agenda page was shown: its Remove button does nothing and
+    says so; pressed again from a fresh page, it is refused while the minutes exist."""
+    w = world(app, client, auth, people, make)
+    agenda = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    item_id = start_and_confirm(app, client, w)
+    run = f"/meetings/{w['meeting']}/run?item={item_id}"
+    assert post_form(client, f"/meetings/{w['meeting']}/run/{item_id}/minutes", {
+        "minutes": "Long discussion of the new threat", "decisions": "", "informs_survivor": ""},
+        page=run, hidden=("version",)).status_code == 302
+    with app.app_context():
+        reference = db.session.get(AgendaItem, item_id).case.reference
+    stale = client.post(button_action(agenda, f"Remove {reference}"), data={"csrf_token": csrf_token(agenda)},
+                        follow_redirects=True)
+    assert "changed since your page was shown" in html.unescape(stale.get_data(as_text=True))
+    fresh = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    refused = client.post(button_action(fresh, f"Remove {reference}"), data={"csrf_token": csrf_token(fresh)},
+                          follow_redirects=True)
+    assert "Minutes or actions have been recorded" in html.unescape(refused.get_data(as_text=True))
+    with app.app_context():
+        item = db.session.get(AgendaItem, item_id)
+        assert item is not None and item.minutes == "Long discussion of the new threat"
 
 
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):
@@ -243,6 +306,11 @@ def test_no_case_content_before_confidentiality_then_run_the_meeting(app, client
     refused = client.post(save, data={**base, "version": str(version + 2), "minutes": "Too late"},
                           follow_redirects=True)
     assert "closed and can no longer be changed" in refused.get_data(as_text=True)
+    # The page's autosave, still running on a chair's screen, hears why in words it can show.
+    autosaved = client.post(save, data={**base, "version": str(version + 2), "minutes": "Typed on"},
+                            headers={"Accept": "application/json"})
+    assert autosaved.status_code == 400 and autosaved.get_json()["refused"] is True
+    assert "closed and can no longer be changed" in autosaved.get_json()["message"]
 
 
 def test_minutes_copies_obey_the_firewall_and_are_recorded(app, client, auth, people, make):

@@ -315,3 +315,35 @@ def test_sharing_records_with_the_programme_follow_the_protocol(app, client, aut
     auth.login("programme@example.org")
     assert post_form(client, url, sharing_form(people, "idva_agency", "non_compliance")).status_code == 302
     assert count(app, SharingRecord) == 2
+
+
+def test_whether_partner_contact_is_in_place_follows_the_latest_attempt_by_date(app, client, auth, people, make):
+    """An attempt from before, recorded after a later one (two workers, or an old page), does not
+    undo it; the same attempt posted twice is recorded once."""
+    from tests.test_submissions import posted_twice
+
+    reference = make.case(people["police"], involve=(people["programme_agency"],))
+    auth.login("admin@example.org")
+    post_form(client, "/partnerships/new", partnership_form(people))
+    auth.logout()
+    auth.login("programme@example.org")
+    assert record_event(client, reference, "enrolled").status_code == 302
+    auth.logout()
+    with app.app_context():
+        task = db.session.scalars(select(PartnerContactTask)).one()
+        task.enrolled_on = TODAY - timedelta(days=3)
+        db.session.commit()
+        task_id = task.id
+    auth.login("idva@example.org")
+    url = f"/partner-contact/{task_id}"
+    first, second = posted_twice(client, url, {"outcome": "accepted", "on": TODAY.isoformat()})
+    assert first.status_code == second.status_code == 302
+    late = post_form(client, url, {"outcome": "declined", "on": (TODAY - timedelta(days=1)).isoformat()})
+    assert late.status_code == 302
+    with app.app_context():
+        task = db.session.get(PartnerContactTask, task_id)
+        assert sorted(a.outcome.value for a in task.attempts) == ["accepted", "declined"]
+        assert task.in_place is True
+    assert post_form(client, url, {"outcome": "unsafe", "on": TODAY.isoformat()}).status_code == 302
+    with app.app_context():
+        assert db.session.get(PartnerContactTask, task_id).in_place is False  # a later one does settle it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -31,7 +32,7 @@ def test_high_score_and_callouts_add_reasons_automatically(app, client, auth, pe
     assert "Potential escalation" in page
     form = client.get(f"/cases/{reference}/refer").get_data(as_text=True)
     assert "Visible high risk" in form and "Potential escalation" in form
-    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"})
+    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"}, hidden=("shown",))
     assert response.status_code == 302
     with app.app_context():
         referral = db.session.scalars(select(Referral)).one()
@@ -42,8 +43,8 @@ def test_a_case_is_not_referred_twice_while_waiting(app, client, auth, people, m
     reference = make.case(people["idva"])
     auth.login("idva@example.org")
     data = {"reasons": "professional_judgement", "consent": "given"}
-    assert post_form(client, f"/cases/{reference}/refer", data).status_code == 302
-    again = post_form(client, f"/cases/{reference}/refer", data)
+    assert post_form(client, f"/cases/{reference}/refer", data, hidden=("shown",)).status_code == 302
+    again = post_form(client, f"/cases/{reference}/refer", data, hidden=("shown",))
     assert again.status_code == 400
     assert "already waiting" in again.get_data(as_text=True)
     with app.app_context():
@@ -53,7 +54,7 @@ def test_a_case_is_not_referred_twice_while_waiting(app, client, auth, people, m
 def test_referral_needs_a_reason(app, client, auth, people, make):
     reference = make.case(people["idva"])
     auth.login("idva@example.org")
-    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"})
+    response = post_form(client, f"/cases/{reference}/refer", {"consent": "given"}, hidden=("shown",))
     assert response.status_code == 400
     assert "Choose at least one reason" in response.get_data(as_text=True)
 
@@ -77,7 +78,8 @@ def test_referral_queue_lists_waiting_cases_for_chairs_only(app, client, auth, p
     second = make.case(people["idva"])
     auth.login("idva@example.org")
     for reference in (first, second):
-        post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"})
+        post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"},
+                         hidden=("shown",))
     assert client.get("/referrals").status_code == 403
     auth.logout()
     auth.login("chair@example.org")
@@ -123,7 +125,7 @@ def test_the_referral_form_does_not_name_an_earlier_case_the_agency_is_not_invol
     second = make.case(people["idva"], **PAIR)
     auth.login("police@example.org")
     assert post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
-                                                       "consent": "given"}).status_code == 302
+                                                       "consent": "given"}, hidden=("shown",)).status_code == 302
     auth.logout()
     auth.login("idva@example.org")
     form = client.get(f"/cases/{second}/refer").get_data(as_text=True)
@@ -138,7 +140,7 @@ def test_the_referral_form_logs_the_earlier_case_it_names(app, client, auth, peo
     second = make.case(people["idva"], **PAIR)
     auth.login("idva@example.org")
     assert post_form(client, f"/cases/{first}/refer", {"reasons": "professional_judgement",
-                                                       "consent": "given"}).status_code == 302
+                                                       "consent": "given"}, hidden=("shown",)).status_code == 302
     form = client.get(f"/cases/{second}/refer").get_data(as_text=True)
     assert f"({first})" in form
     [entry] = log_entries(app, "case.repeat_of", first)
@@ -151,7 +153,8 @@ def test_the_referral_queue_logs_each_case_it_shows(app, client, auth, people, m
     auth.login("idva@example.org")
     for reference in cases:
         assert post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement",
-                                                               "consent": "given"}).status_code == 302
+                                                               "consent": "given"},
+                         hidden=("shown",)).status_code == 302
     auth.logout()
     auth.login("chair@example.org")
     page = client.get("/referrals").get_data(as_text=True)
@@ -159,3 +162,30 @@ def test_the_referral_queue_logs_each_case_it_shows(app, client, auth, people, m
         assert reference in page
         [entry] = log_entries(app, "referrals.queue", reference)
         assert entry.sections == "referrals" and entry.object_type == "case"
+
+
+def test_a_case_closed_after_the_referral_form_was_shown_is_not_referred_unasked(app, client, auth, people, make):
+    """One worker opens the referral form; another closes the case; the referral is not made on the
+    old page, the answers are kept, and pressing Refer again refers the case as it now is."""
+    from tests.conftest import AuthActions, csrf_token, hidden_value
+
+    reference = make.case(people["idva"])
+    auth.login("idva@example.org")
+    form = client.get(f"/cases/{reference}/refer").get_data(as_text=True)
+    colleague = app.test_client()
+    AuthActions(colleague).login("idva@example.org")
+    assert post_form(colleague, f"/cases/{reference}/status", {"status": "closed"}, page=f"/cases/{reference}",
+                     hidden=("shown",)).status_code == 302
+    data = {"reasons": "professional_judgement", "consent": "given", "csrf_token": csrf_token(form),
+            "shown": hidden_value(form, "shown")}
+    stale = client.post(f"/cases/{reference}/refer", data=data)
+    html = stale.get_data(as_text=True)
+    assert stale.status_code == 409 and "changed this case&#39;s status to closed" in html
+    assert re.search(r'<input checked[^>]*value="professional_judgement"', html)  # the answers are kept
+    with app.app_context():
+        assert db.session.scalars(select(Referral)).all() == []
+        assert db.session.scalar(select(Case).where(Case.reference == reference)).status.value == "closed"
+    again = client.post(f"/cases/{reference}/refer", data={**data, "shown": hidden_value(html, "shown")})
+    assert again.status_code == 302
+    with app.app_context():
+        assert len(db.session.scalars(select(Referral)).all()) == 1

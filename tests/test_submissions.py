@@ -146,3 +146,21 @@ def test_an_emergency_access_request_posted_twice_grants_once(app, client, auth,
                                  {"reason": "Officers at the address now; need the safety plan and contacts"})
     assert first.status_code == second.status_code == 302
     assert count(app, EmergencyAccess) == 1  # one grant for an auditor to review, not two
+
+
+def test_an_apology_or_a_protocol_posted_twice_is_recorded_once(app, client, auth, people, make):
+    from riskhub.models.meetings import Attendance
+    from riskhub.models.partnerships import Protocol
+    from tests.test_partnerships import protocol_form
+
+    w = world(app, client, auth, people, make)  # signed in as the chair
+    first, second = posted_twice(client, f"/meetings/{w['meeting']}/attendance", {
+        "kind": "apology", "agency": str(people["police_agency"]), "name": "Sam Officer"})
+    assert first.status_code == second.status_code == 302
+    assert count(app, Attendance) == 1
+    auth.logout()
+    auth.login("admin@example.org")
+    protocols = count(app, Protocol)
+    first, second = posted_twice(client, "/protocols/new", protocol_form(people))
+    assert first.status_code == second.status_code == 302
+    assert count(app, Protocol) == protocols + 1

@@ -51,3 +51,4 @@ class RolesForm(Form):
 
 class PasswordResetForm(Form):
     password = PasswordField("New password", validators=[InputRequired("Enter a new password")])
+    version = HiddenField()

@@ -45,7 +45,7 @@ class AddCaseForm(Form):
     referral = SelectField("Referred case", validators=[InputRequired("Choose a referred case")])
 
 
-class AttendanceForm(Form):
+class AttendanceForm(OnceForm):
     kind = RadioField("Attending as", choices=[("attendee", "Attendee"), ("apology", "Apologies"),
                                                ("observer", "Observer")],
                       validators=[InputRequired("Choose attendee, apologies or observer")])

@@ -8,6 +8,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from riskhub.forms import Filled, Form, Optional, WithinYears
 from riskhub.forms.admin import CheckboxesField
 from riskhub.forms.fields import IntegerField, SelectField
+from riskhub.forms.submissions import OnceForm
 from riskhub.models.partnerships import (
     CATEGORY_LABELS,
     LEGAL_BASES,
@@ -59,7 +60,7 @@ class PartnershipForm(Form):
     informs_survivor = _text(MATRIX["informs_survivor"])
 
 
-class ProtocolForm(Form):
+class ProtocolForm(OnceForm):
     title = StringField("Title", validators=[Filled("Enter the protocol's title"), Length(max=200)])
     parties = CheckboxesField("Agencies party to the protocol")
     effective_from = DateField("Takes effect on", format="%Y-%m-%d",
@@ -76,7 +77,7 @@ class ProtocolForm(Form):
     escalation = TextAreaField("How disagreements are escalated", validators=[Optional(), Length(max=4000)])
 
 
-class AttemptForm(Form):
+class AttemptForm(OnceForm):
     outcome = RadioField("Outcome", choices=[(o.value, o.value.capitalize()) for o in ContactOutcome],
                          validators=[InputRequired("Choose the outcome")])
     on = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date as YYYY-MM-DD")])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, RadioField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from riskhub.forms import Form, Optional
@@ -13,6 +13,9 @@ from riskhub.models.referrals import CONSENT_LABELS, REASON_LABELS, ReferralReas
 
 
 class ReferralForm(Form):
+    # The case's status when the form was shown: a case closed (or reopened) meanwhile is not
+    # referred on the strength of a page that no longer describes it.
+    shown = HiddenField()
     reasons = CheckboxesField(
         "Reasons for referral",
         choices=[(r.value, REASON_LABELS[r]) for r in ReferralReason if r != ReferralReason.REPEAT],

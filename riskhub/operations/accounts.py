@@ -176,8 +176,11 @@ def set_user_active(user: User, active: bool, *, actor: audit.Actor) -> None:
         end_sessions(user, reason="deactivated", actor=actor)
 
 
-def reset_password(user: User, password: str, *, actor: audit.Actor) -> None:
-    """Set a new password and end the user's sessions; they choose their own at the next sign-in."""
+def reset_password(user: User, password: str, *, actor: audit.Actor, version: int | None) -> None:
+    """Set a new password and end the user's sessions; they choose their own at the next sign-in.
+    Refused on an out-of-date copy of the user: another admin's reset just before is not
+    silently replaced (each would tell the person a different password)."""
+    check_version(user, version)
     problem = password_problem(password, email=user.email or "")
     if problem:
         raise OperationError(problem, "password")

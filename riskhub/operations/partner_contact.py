@@ -75,6 +75,9 @@ def open_notices_for_agency(agency_id: uuid.UUID) -> list[RiskNotice]:
         .order_by(RiskNotice.created_at)))
 
 
+_SETTLES = (ContactOutcome.ACCEPTED, ContactOutcome.DECLINED, ContactOutcome.UNSAFE)
+
+
 def record_attempt(task: PartnerContactTask, outcome: ContactOutcome, on: date, *, support: str,
                    safety_planning: str, by: User) -> PartnerContactAttempt:
     """Record an attempt to reach the partner and what was offered or planned."""
@@ -88,10 +91,11 @@ def record_attempt(task: PartnerContactTask, outcome: ContactOutcome, on: date, 
     task.attempts.append(attempt)
     if outcome in OFFER_MADE and (task.first_offer_on is None or on < task.first_offer_on):
         task.first_offer_on = on
-    if outcome == ContactOutcome.ACCEPTED:
-        task.in_place = True
-    elif outcome in (ContactOutcome.DECLINED, ContactOutcome.UNSAFE):
-        task.in_place = False
+    # Whether contact is in place follows the latest attempt that settled it, by the date it was
+    # made: an earlier attempt recorded late (or from a page shown before) does not undo a later one.
+    settling = [(a.on, as_utc(a.at) if a.at else utcnow(), a.outcome) for a in task.attempts if a.outcome in _SETTLES]
+    if settling:
+        task.in_place = max(settling)[2] == ContactOutcome.ACCEPTED
     db.session.flush()
     audit.record("partner_contact.attempt", actor=audit.actor_for(by), object_type="partner_contact_task",
                  object_id=task.id, case_ref=task.case.reference, sections=("partner_contact",),

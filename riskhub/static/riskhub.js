@@ -34,15 +34,26 @@
         busy = true; dirty = false;
         fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin",
                              headers: { "Accept": "application/json" } })
-          .then(function (response) { return response.json().then(function (data) { return [response.status, data]; }); })
+          .then(function (response) {
+            var json = (response.headers.get("Content-Type") || "").indexOf("application/json") === 0;
+            return (json ? response.json() : Promise.resolve({})).then(function (data) {
+              return [response.status, data, response.redirected];
+            });
+          })
           .then(function (result) {
-            var code = result[0], data = result[1];
+            var code = result[0], data = result[1], kept = " Autosave has stopped; your text is still here: copy it before you leave the page.";
             if (code === 200 && data.saved) {
               version.value = data.version;
               if (status) { status.textContent = "Saved automatically at " + new Date().toLocaleTimeString(); }
-            } else if (code === 409) {
+            } else if (result[2]) {  // sent to the sign-in page
               stopped = true;
-              if (status) { status.textContent = data.message + " Autosave has stopped; your text is still here."; }
+              if (status) { status.textContent = "You have been signed out, so this was not saved." + kept; }
+            } else if (code === 409 || data.refused) {  // changed by someone else, or the meeting was closed
+              stopped = true;
+              if (status) { status.textContent = data.message + kept; }
+            } else if (code === 404) {
+              stopped = true;
+              if (status) { status.textContent = "This case is no longer on the agenda, so the minutes cannot be saved here." + kept; }
             } else {
               dirty = true;
               if (status) { status.textContent = "Not saved yet: check the form and press Save minutes."; }

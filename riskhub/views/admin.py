@@ -53,7 +53,7 @@ def _agencies() -> list[Agency]:
     return list(db.session.scalars(select(Agency).order_by(Agency.name)))
 
 
-def _version(form: AgencyForm | RolesForm) -> int | None:
+def _version(form: AgencyForm | RolesForm | PasswordResetForm) -> int | None:
     return whole_number(form.version.data)
 
 
@@ -140,11 +140,11 @@ def new_user() -> Page:
 
 
 def _user_page(user: User, roles_form: RolesForm | None = None,
-               password_form: PasswordResetForm | None = None, conflict: bool = False) -> Page:
+               password_form: PasswordResetForm | None = None, conflict: str | None = None) -> Page:
     # formdata=None: the form not submitted shows the stored values, not the other form's POST.
     roles_form = roles_form or RolesForm(formdata=None, roles=sorted(r.value for r in user.roles),
                                          version=user.version)
-    password_form = password_form or PasswordResetForm(formdata=None)
+    password_form = password_form or PasswordResetForm(formdata=None, version=user.version)
     failed = roles_form if roles_form.errors else password_form if password_form.errors else None
     return render_template(
         "admin/user.html", user=user, roles_form=roles_form, password_form=password_form,
@@ -170,7 +170,7 @@ def user_roles(user_id: uuid.UUID) -> Page:
     except ConflictError as error:
         flash(error.message, "error")
         form.version.data = person.version  # saving again after review is a deliberate overwrite
-        return _user_page(person, roles_form=form, conflict=True)
+        return _user_page(person, roles_form=form, conflict="roles")
     except OperationError as error:
         _show_error(form, error)
         return _user_page(person, roles_form=form)
@@ -185,7 +185,10 @@ def user_password(user_id: uuid.UUID) -> Page:
     if form.validate_on_submit():
         try:
             with attempt():
-                accounts.reset_password(person, form.password.data or "", actor=_actor())
+                accounts.reset_password(person, form.password.data or "", actor=_actor(), version=_version(form))
+        except ConflictError:
+            form.version.data = str(person.version)  # pressed again, it resets on the current copy
+            return _user_page(person, password_form=form, conflict="password")
         except OperationError as error:
             _show_error(form, error)
         else:

@@ -153,7 +153,9 @@ def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
         flash(error.message, "error")
         form.version.data = item.version
         return _page(meeting, item, minutes_form=form, status=409)
-    except OperationError as error:
+    except OperationError as error:  # the meeting was closed meanwhile, say
+        if wants_json:
+            return jsonify(saved=False, refused=True, message=error.message), 400
         flash(error.message, "error")
         return _page(meeting, item, minutes_form=form, status=400)
     if wants_json:

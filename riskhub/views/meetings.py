@@ -22,6 +22,7 @@ from riskhub.models.referrals import Referral, ReferralStatus
 from riskhub.operations import OperationError, attempt, submissions
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as ops
+from riskhub.views import whole_number
 
 bp = Blueprint("meetings", __name__, url_prefix="/meetings")
 
@@ -193,6 +194,16 @@ def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
 NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been taken off."
 
 
+def _changed_since_shown(item: AgendaItem) -> bool:
+    """The agenda's Move and Remove buttons carry the item's version as shown: if another chair
+    moved it, or minutes were saved on it, since then, nothing is done and the chair is told."""
+    if whole_number(request.args.get("shown")) == item.version:
+        return False
+    flash(f"The agenda entry for {item.case.reference} changed since your page was shown (it was moved, or "
+          "minutes were saved on it): nothing has been done. Check the agenda below, then try again.", "error")
+    return True
+
+
 @bp.route("/<reference>/items/<uuid:item_id>/remove", methods=["POST"])
 def remove_item(reference: str, item_id: uuid.UUID) -> Response:
     meeting = load_meeting(reference)
@@ -201,9 +212,12 @@ def remove_item(reference: str, item_id: uuid.UUID) -> Response:
         if db.session.get(AgendaItem, item_id) is None:  # the button sent twice, or by two chairs
             flash(NO_LONGER_ON_AGENDA, "error")
             return _back(meeting)
+        item = _item(meeting, item_id)
+        if _changed_since_shown(item):
+            return _back(meeting)
         try:
             with attempt():
-                ops.remove_item(meeting, _item(meeting, item_id), by=current_user)
+                ops.remove_item(meeting, item, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
     return _back(meeting)
@@ -215,9 +229,12 @@ def move_item(reference: str, item_id: uuid.UUID) -> Response:
     chair_only(meeting, "agenda.denied")
     offset = -1 if request.args.get("direction") == "up" else 1
     if ConfirmForm().validate_on_submit():
+        item = _item(meeting, item_id)
+        if _changed_since_shown(item):
+            return _back(meeting)
         try:
             with attempt():
-                ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user)
+                ops.move_item(meeting, item, offset, by=current_user)
         except OperationError as error:
             flash(error.message, "error")
     return _back(meeting)
@@ -234,16 +251,21 @@ def attendance(reference: str) -> Page:
     if form.validate_on_submit():
         agency = next(a for a in agencies if str(a.id) == form.agency.data)
         kind = AttendanceKind(form.kind.data)
+        done = url_for("meetings.attendance", reference=meeting.reference)
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 run_ops.add_attendance(meeting, kind, agency, name=form.name.data or "",
                                        info_sent_on=form.info_sent_on.data if kind == AttendanceKind.APOLOGY else None,
                                        by=current_user)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except OperationError as error:
             show_operation_error(form, error, FIELD_FOR)
         else:
             flash("Recorded.", "success")
-            return redirect(url_for("meetings.attendance", reference=meeting.reference))
+            return redirect(done)
     return render_template("meetings/attendance.html", meeting=meeting, form=form,
                            confirm_form=ConfirmForm()), 400 if form.is_submitted() else 200
 

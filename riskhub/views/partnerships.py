@@ -16,6 +16,7 @@ from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.partnerships import CONTACTS, MATRIX, AttemptForm, NoticeForm, PartnershipForm, ProtocolForm
+from riskhub.forms.submissions import show_already_submitted
 from riskhub.models.accounts import Agency, AgencyKind
 from riskhub.models.partnerships import (
     CATEGORY_LABELS,
@@ -30,7 +31,7 @@ from riskhub.models.partnerships import (
     Protocol,
     RiskNotice,
 )
-from riskhub.operations import ConflictError, OperationError, attempt
+from riskhub.operations import ConflictError, OperationError, attempt, submissions
 from riskhub.operations import partner_contact as contact_ops
 from riskhub.operations import partnerships as ops
 
@@ -164,9 +165,14 @@ def new_protocol() -> Page:
             effective_from=form.effective_from.data, review_on=form.review_on.data, legal_basis=form.legal_basis.data,
             flows=flows, terms={k: getattr(form, k).data or "" for k in ("signatories", "consent_rules", "escalation")},
         )
+        done = url_for("partnerships.index")
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 protocol = ops.create_protocol(plan, by=current_user, supersedes=supersedes)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except ConflictError as error:  # a version already superseded (the form sent twice, say)
             flash(error.message, "error")
             return render_template("partnerships/protocol_form.html", form=form, supersedes=supersedes), 409
@@ -174,7 +180,7 @@ def new_protocol() -> Page:
             show_operation_error(form, error)
         else:
             flash(f"Protocol {protocol.title} (version {protocol.version_number}) recorded.", "success")
-            return redirect(url_for("partnerships.index"))
+            return redirect(done)
     page = render_template("partnerships/protocol_form.html", form=form, supersedes=supersedes)
     return page, 400 if form.is_submitted() else 200
 
@@ -220,16 +226,21 @@ def task(task_id: uuid.UUID) -> Page:
     found = _task(task_id)
     form = AttemptForm()
     if form.validate_on_submit():
+        done = url_for("partnerships.task", task_id=found.id)
         try:
             with attempt():
+                submissions.claim(form.submission.data, current_user)
                 contact_ops.record_attempt(found, ContactOutcome(form.outcome.data), form.on.data,
                                            support=form.support.data or "",
                                            safety_planning=form.safety_planning.data or "", by=current_user)
+                submissions.record_result(form.submission.data, done)
+        except submissions.AlreadySubmitted as error:
+            return show_already_submitted(error, done)
         except OperationError as error:
             show_operation_error(form, error)
         else:
             flash("Attempt recorded.", "success")
-            return redirect(url_for("partnerships.task", task_id=found.id))
+            return redirect(done)
     return _task_page(found, form), 400 if form.is_submitted() else 200
 
 

@@ -36,10 +36,18 @@ def refer(reference: str) -> Page:
     case, _ = access.load_case(reference, (policy.SECTION_SUMMARY, policy.SECTION_REFERRALS), action="referral.form",
                                permission=(policy.may_refer, "referral.denied"))
     form = ReferralForm()
+    stale = form.is_submitted() and form.shown.data != case.status.value
+    form.shown.data = case.status.value  # shown again, the form describes the case as it is now
     automatic = ops.automatic_reasons(case)
     earlier = ops.earlier_referral_of_pair(case)
     earlier_reference = access.earlier_case_reference(case, earlier) if earlier is not None else None
-    if form.validate_on_submit():
+    status = 400
+    if form.validate_on_submit() and stale:
+        now = case.status.value.replace("_", " ")
+        flash(f"Someone changed this case's status to {now} since your page was shown: it has not been referred. "
+              "Check the case; if it still needs to go to the meeting, press Refer to the meeting again.", "error")
+        status = 409
+    elif form.is_submitted() and not form.errors:
         try:
             with attempt():
                 referral = ops.refer_case(
@@ -55,7 +63,7 @@ def refer(reference: str) -> Page:
             return redirect(url_for("cases.show", reference=case.reference))
     page = commit_then_render("referrals/new.html", case=case, form=form, automatic=automatic, earlier=earlier,
                               earlier_reference=earlier_reference, reason_labels=REASON_LABELS)
-    return page, 400 if form.errors else 200
+    return page, status if form.is_submitted() else 200
 
 
 @bp.route("/referrals")

@@ -103,9 +103,12 @@ def assert_form_error(response: Any, field_id: str, message: str) -> None:
     assert summary, "no error summary"
     assert "There is a problem" in summary.group(0)
     assert page.index("error-summary") < page.index("<h1"), "the summary is not at the top"
-    link = re.search(rf'<a href="#{re.escape(field_id)}">([^<]*)</a>', summary.group(0))
+    # A group of boxes or radios is linked by its first option, which takes the focus.
+    link = re.search(rf'<a href="#({re.escape(field_id)}(?:-0)?)">([^<]*)</a>', summary.group(0))
     assert link, f"the summary does not link to #{field_id}"
-    assert message in html.unescape(link.group(1))
+    assert message in html.unescape(link.group(2))
+    target = re.escape(link.group(1))
+    assert re.search(rf'<(input|select|textarea)[^>]*id="{target}"', page), f"#{link.group(1)} leads to no field"
     beside = re.search(rf'<p class="error-message" id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S)
     assert beside and message in html.unescape(beside.group(1)), f"no message beside #{field_id}"
     assert re.search(rf'id="{re.escape(field_id)}"', page), f"nothing on the page has id {field_id}"

@@ -117,7 +117,7 @@ def test_assessment_validation_and_professional_judgement_rationale(app, client,
                          {"assessed_on": "2001-01-01", **answers, "raise_to_high": "y"})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert "Answer question 1" in html and 'href="#item_injury"' in html
+    assert "Answer question 1" in html and 'href="#item_injury-0"' in html
     assert count(app, Assessment) == 0
     response = post_form(client, f"/cases/{reference}/assessments/new/survivor",
                          {"assessed_on": TODAY, **survivor_answers(3), "raise_to_high": "y"})
@@ -349,10 +349,14 @@ def test_the_case_page_offers_only_agencies_not_yet_involved_and_refuses_the_oth
     offered = re.search(r'<select[^>]*name="agency".*?</select>', page, re.S)
     assert offered and f'value="{people["police_agency"]}"' in offered.group(0)
     assert f'value="{people["programme_agency"]}"' not in offered.group(0)
-    for refused in (str(people["programme_agency"]), "not-an-agency"):
-        response = post_form(client, f"/cases/{reference}/agencies", {"agency": refused},
-                             page=f"/cases/{reference}", follow_redirects=True)
-        assert response.status_code == 200 and "Choose an agency to involve." in response.get_data(as_text=True)
+    already = post_form(client, f"/cases/{reference}/agencies", {"agency": str(people["programme_agency"])},
+                        page=f"/cases/{reference}", follow_redirects=True)
+    assert already.status_code == 200 and f"Change Programme is already involved in {reference}." in already.get_data(
+        as_text=True)
+    refused = post_form(client, f"/cases/{reference}/agencies", {"agency": "not-an-agency"}, page=f"/cases/{reference}")
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "<title>Error: Involve another agency" in html
+    assert 'href="#agency">Choose an agency to involve</a>' in html and 'id="agency-error"' in html
     with app.app_context():
         case = db.session.scalars(select(Case).where(Case.reference == reference)).one()
         assert set(case.agency_ids) == {people["idva_agency"], people["programme_agency"]}
@@ -487,13 +491,15 @@ def test_a_status_change_made_meanwhile_is_not_silently_undone(app, client, auth
 def test_a_referred_case_is_not_reopened_by_pressing_change_status_unchanged(app, client, auth, people, make):
     reference = make.case(people["idva"])
     auth.login("idva@example.org")
-    assert post_form(client, f"/cases/{reference}/refer",
-                     {"reasons": "professional_judgement", "consent": "given"},
-                         hidden=("shown",)).status_code == 302
+    assert post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement", "consent": "given"},
+                     hidden=("shown",)).status_code == 302
     page = client.get(f"/cases/{reference}").get_data(as_text=True)
     assert re.search(r'<option selected value="">Choose a new status</option>', page)
     unchanged = post_form(client, f"/cases/{reference}/status", {"status": ""}, page=f"/cases/{reference}",
-                          hidden=("shown",), follow_redirects=True)
-    assert "Choose a status from the list." in unchanged.get_data(as_text=True)
+                          hidden=("shown",))
+    html = unchanged.get_data(as_text=True)
+    assert unchanged.status_code == 400 and 'href="#status">Choose a new status from the list</a>' in html
+    assert f"<h1>Change the status of {reference}</h1>" in html
+    assert 'name="shown" type="hidden" value="referred"' in html
     with app.app_context():
         assert db.session.scalars(select(Case).where(Case.reference == reference)).one().status.value == "referred"

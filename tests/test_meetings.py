@@ -85,7 +85,7 @@ def test_scheduling_refuses_bad_input_and_repeats_make_separate_meetings(app, cl
     none = schedule(client, [], venue="")
     assert none.status_code == 400
     html = none.get_data(as_text=True)
-    assert "Invite at least one agency" in html and 'href="#agencies"' in html
+    assert "Invite at least one agency" in html and 'href="#agencies-0"' in html
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Meeting)) == 0
     series = schedule(client, [people["idva_agency"]], repeat="monthly", occurrences="3")

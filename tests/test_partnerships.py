@@ -241,11 +241,12 @@ def test_a_refused_answer_to_a_risk_notice_is_shown_again_with_what_was_typed(ap
     assert too_long.status_code == 400
     assert f'<a href="#reason-{notice_id}">Reason must be 2000 characters or fewer</a>' in html
     assert f'id="reason-{notice_id}-error"' in html and long_reason.strip() in html
-    assert f'id="informed-{notice_id}-no" name="informed" value="no" checked' in html
+    assert f'id="informed-{notice_id}-1" name="informed" value="no" checked' in html
     unanswered = post_form(client, url, {"reason": "Could not reach her"}, page=page)
     html = unanswered.get_data(as_text=True)
     assert unanswered.status_code == 400
-    assert f'<a href="#informed-{notice_id}">Say whether the partner was informed</a>' in html
+    assert f'<a href="#informed-{notice_id}-0">Say whether the partner was informed</a>' in html
+    assert f'<input class="radio__input" type="radio" id="informed-{notice_id}-0"' in html  # where it leads
     assert ">Could not reach her</textarea>" in html
     with app.app_context():
         assert db.session.get(RiskNotice, notice_id).resolved_at is None

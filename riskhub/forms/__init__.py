@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import flash
+from flask import flash, g, has_request_context
 from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import InputRequired, StopValidation, ValidationError
@@ -21,6 +21,16 @@ from riskhub.operations import OperationError
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def note_form_errors() -> None:
+    """This request's page shows a form with errors: its title starts "Error: " (`page_has_errors`)."""
+    if has_request_context():
+        g.form_has_errors = True
+
+
+def page_has_errors() -> bool:
+    return bool(has_request_context() and g.get("form_has_errors"))
+
+
 class Form(FlaskForm):
     """The base of riskhub's forms: a field sent with a control character is an error beside it."""
 
@@ -31,6 +41,8 @@ class Form(FlaskForm):
                 field.errors = [*field.errors, f"{field.label.text} contains an invisible control character: "
                                                "remove it and try again"]
                 valid = False
+        if not valid:
+            note_form_errors()
         return valid
 
 
@@ -88,5 +100,6 @@ def show_operation_error(form: FlaskForm, error: OperationError, aliases: dict[s
     target = getattr(form, name, None) if name else None
     if target is not None:
         target.errors = [*target.errors, error.message]
+        note_form_errors()
     else:
         flash(error.message, "error")

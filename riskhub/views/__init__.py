@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from riskhub import policy
 from riskhub.access import CaseNotShared, current_viewer
+from riskhub.forms import page_has_errors
 from riskhub.operations import accounts
 
 
@@ -110,4 +111,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_error_handler(CaseNotShared, case_not_shared)
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["session_time_left"] = accounts.session_time_left
+    app.jinja_env.globals["page_has_errors"] = page_has_errors
     app.context_processor(page_markings)

@@ -171,7 +171,7 @@ def _back(case_reference: str) -> Response:
 
 
 @bp.route("/<reference>/agencies", methods=["POST"])
-def invite_agency(reference: str) -> Response:
+def invite_agency(reference: str) -> Page:
     """Involve another agency in the case (recorded in the case and the access log)."""
     case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.involve")
     form = InviteAgencyForm()
@@ -180,9 +180,19 @@ def invite_agency(reference: str) -> Response:
     if agency is not None:  # one of the choices: an active agency not yet involved
         case_ops.involve_agency(case, agency, by=current_user)
         flash(f"{agency.name} is now involved in {case.reference}.", "success")
-    else:
-        flash("Choose an agency to involve.", "error")
-    return _back(case.reference)
+        return _back(case.reference)
+    already = next((a for a in case.involvements if str(a.agency_id) == form.agency.data), None)
+    if already is not None:  # someone else involved it first
+        flash(f"{already.agency.name} is already involved in {case.reference}.", "success")
+        return _back(case.reference)
+    if not form.agency.choices:
+        flash(f"Every active agency is already involved in {case.reference}.", "success")
+        return _back(case.reference)
+    form.agency.choices = [("", "Choose an agency"), *form.agency.choices]
+    form.agency.errors = ["Choose an agency to involve"]
+    return render_template("cases/one_choice.html", case=case, form=form, choice=form.agency,
+                           heading="Involve another agency", button="Involve this agency",
+                           action=url_for("cases.invite_agency", reference=case.reference)), 400
 
 
 @bp.route("/<reference>/notes", methods=["POST"])
@@ -236,7 +246,7 @@ def _status_form(case: Case) -> StatusForm:
 
 
 @bp.route("/<reference>/status", methods=["POST"])
-def change_status(reference: str) -> Response:
+def change_status(reference: str) -> Page:
     case, _ = access.load_case(reference, (policy.SECTION_SUMMARY,), action="case.status")
     form = StatusForm()
     if form.validate_on_submit():
@@ -247,6 +257,10 @@ def change_status(reference: str) -> Response:
         else:
             case_ops.change_status(case, case_ops.CaseStatus(form.status.data), by=current_user)
             flash("Status changed.", "success")
-    else:
-        flash("Choose a status from the list.", "error")
-    return _back(case.reference)
+        return _back(case.reference)
+    form.status.choices = [("", "Choose a new status"), *form.status.choices]
+    form.status.data, form.status.errors = "", ["Choose a new status from the list"]
+    form.shown.data = case.status.value
+    return render_template("cases/one_choice.html", case=case, form=form, choice=form.status,
+                           heading=f"Change the status of {case.reference}", button="Change status",
+                           action=url_for("cases.change_status", reference=case.reference)), 400

@@ -100,7 +100,11 @@ def new() -> Page:
 @bp.route("/<reference>")
 def show(reference: str) -> str:
     """The meeting and its agenda: case references and risk levels only, with the running times."""
-    meeting = load_meeting(reference)
+    return _show_page(load_meeting(reference))
+
+
+def _show_page(meeting: Meeting, add_form: AddCaseForm | None = None) -> str:
+    """The meeting page; `add_form` is a refused "Add this case", shown again with its error."""
     viewer = access.current_viewer()
     slots = ops.running_schedule(meeting)
     levels = ops.agenda_risk_levels(meeting)
@@ -109,7 +113,7 @@ def show(reference: str) -> str:
         if item.case is not None:
             audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
                          case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
-    add_form = AddCaseForm()
+    add_form = add_form or AddCaseForm(formdata=None)
     waiting = db.session.scalars(select(Referral).where(Referral.status == ReferralStatus.WAITING)
                                  .order_by(Referral.referred_at))
     add_form.referral.choices = [(str(r.id), r.case.reference) for r in waiting]
@@ -165,6 +169,7 @@ def send_agenda(reference: str) -> Response:
 
 @bp.route("/<reference>/items", methods=["POST"])
 def add_item(reference: str) -> Page:
+    """Add a referred case to the agenda; with none chosen, the meeting page says so beside the list."""
     meeting = load_meeting(reference)
     chair_only(meeting, "agenda.denied")
     form = AddCaseForm()
@@ -180,7 +185,12 @@ def add_item(reference: str) -> Page:
         else:
             flash(f"{waiting[form.referral.data].case.reference} added to the agenda.", "success")
     else:
-        flash("Choose a referred case to add.", "error")
+        if not any(r.status == ReferralStatus.WAITING for r in waiting.values()):
+            flash("No referred case is waiting for a meeting now: the list has gone.", "error")
+            return _back(meeting)
+        if form.referral.data and not form.referral.errors[1:]:  # sent, but not (or no longer) waiting
+            form.referral.errors = ["That case is no longer waiting for a meeting: choose another from the list"]
+        return _show_page(meeting, add_form=form), 400
     return _back(meeting)
 
 

@@ -96,3 +96,13 @@ def test_adding_a_case_no_longer_waiting_is_shown_beside_the_list(app: Flask, cl
     assert "<title>Error: Meeting " in page and 'href="#referral">That case is no longer waiting' in page
     assert page.index('class="error-summary"') < page.index("<h1")
     assert re.search(r'<select[^>]*id="referral"', page) and 'id="referral-error"' in page
+
+
+def test_a_field_with_two_problems_names_both_in_one_message(client: FlaskClient, auth: Any,
+                                                             people: dict[str, Any]) -> None:
+    auth.login("admin@example.org")
+    refused = post_form(client, "/admin/agencies/new", {"name": "\x00" + "<b>" + "a" * 200, "kind": "housing"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and page.count('id="name-error"') == 1
+    beside = re.search(r'<p class="error-message" id="name-error">(.*?)</p>', page, re.S).group(1)
+    assert "200 characters or fewer" in beside and "invisible control character" in beside and "<br>" in beside

@@ -174,14 +174,20 @@ def test_protocols_in_force_follow_a_new_version_within_the_same_transaction(app
         assert partnerships.allowing_protocol(programme, [idva], risk, toward) == old
 
 
-def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_it_is_in_place(
-        app, client, auth, people, make):
+def enrolled_case(client: Any, auth: Any, people: dict[str, Any], make: Any) -> str:
+    """A case whose man the programme has enrolled under a partnership, signed in as the programme."""
     reference = make.case(people["police"], involve=(people["programme_agency"],))
     auth.login("admin@example.org")
     post_form(client, "/partnerships/new", partnership_form(people))
     auth.logout()
     auth.login("programme@example.org")
     assert record_event(client, reference, "enrolled").status_code == 302
+    return reference
+
+
+def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_it_is_in_place(
+        app, client, auth, people, make):
+    reference = enrolled_case(client, auth, people, make)
     with app.app_context():
         task = db.session.scalars(select(PartnerContactTask)).one()
         assert task.agency_id == people["idva_agency"] and task.due_on == TODAY + timedelta(days=5)
@@ -222,12 +228,7 @@ def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_i
 
 def test_a_refused_answer_to_a_risk_notice_is_shown_again_with_what_was_typed(app, client, auth, people, make):
     """Too long a reason, or no yes/no: 400, the problem at the top and under that notice, the reason kept."""
-    reference = make.case(people["police"], involve=(people["programme_agency"],))
-    auth.login("admin@example.org")
-    post_form(client, "/partnerships/new", partnership_form(people))
-    auth.logout()
-    auth.login("programme@example.org")
-    record_event(client, reference, "enrolled")
+    reference = enrolled_case(client, auth, people, make)
     record_event(client, reference, "missed_session", "Third missed session")
     auth.logout()
     auth.login("idva@example.org")
@@ -323,12 +324,7 @@ def test_whether_partner_contact_is_in_place_follows_the_latest_attempt_by_date(
     undo it; the same attempt posted twice is recorded once."""
     from tests.test_submissions import posted_twice
 
-    reference = make.case(people["police"], involve=(people["programme_agency"],))
-    auth.login("admin@example.org")
-    post_form(client, "/partnerships/new", partnership_form(people))
-    auth.logout()
-    auth.login("programme@example.org")
-    assert record_event(client, reference, "enrolled").status_code == 302
+    enrolled_case(client, auth, people, make)
     auth.logout()
     with app.app_context():
         task = db.session.scalars(select(PartnerContactTask)).one()

@@ -48,6 +48,7 @@ def test_your_account_says_who_you_are_signed_in_as(client: FlaskClient, auth: A
     assert 'href="/account/"' in home
     page = unescape(client.get("/account/").get_data(as_text=True))
     assert "<h1>Your account</h1>" in page
+    assert 'aria-label="Your account: Idva" aria-current="page"' in page  # where you are, in the header
     assert "idva@example.org" in page and "Riverside IDVA" in page and "practitioner" in page
     assert "This one" in page and "Sign out of your other sessions" not in page  # one session only
 

@@ -68,3 +68,56 @@ def test_a_slow_request_does_not_hold_up_another_users_case_page(app: Flask, mak
     with app.app_context():
         checked, problem = audit.verify_chain()
         assert problem is None and checked >= 2
+
+
+def test_two_auditors_deciding_on_one_emergency_access_at_once_record_one_decision(
+        app: Flask, make: Factory, people: dict[str, Any]) -> None:
+    """The second auditor's decision waits for the first and is refused, not written over it."""
+    from riskhub.models.accounts import User
+    from riskhub.models.cases import EmergencyAccess
+    from riskhub.operations import OperationError
+    from riskhub.operations.audit_reviews import review_emergency_access
+    from riskhub.operations.cases import take_emergency_access
+
+    reference = make.case(people["idva"])
+    second_auditor = make.user("auditor2@example.org", people["police_agency"], ("auditor",))
+    with app.app_context():
+        from riskhub.models.cases import Case
+
+        case = db.session.scalars(select(Case).where(Case.reference == reference)).one()
+        grant = take_emergency_access(case, "Called to the address overnight by a neighbour",
+                                      by=db.session.get(User, people["police"]))
+        db.session.commit()
+        grant_id = grant.id
+    held, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def decide(user_id: Any, verdict: str, hold: bool) -> None:
+        with app.app_context():
+            try:
+                review_emergency_access(db.session.get(EmergencyAccess, grant_id), verdict, f"Decided {verdict}",
+                                        reviewer=db.session.get(User, user_id))
+                if hold:
+                    held.set()
+                    release.wait(WAIT)
+                db.session.commit()
+                outcome[verdict] = "recorded"
+            except OperationError as refused:
+                db.session.rollback()
+                outcome[verdict] = refused.message
+
+    first = threading.Thread(target=decide, args=(people["auditor"], "justified", True))
+    first.start()
+    assert held.wait(WAIT)
+    second = threading.Thread(target=decide, args=(second_auditor, "not_justified", False))
+    second.start()
+    second.join(1)
+    waited = second.is_alive()  # behind the first decision's lock
+    release.set()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert waited
+    assert outcome == {"justified": "recorded", "not_justified": "This emergency access has already been reviewed"}
+    with app.app_context():
+        stored = db.session.get(EmergencyAccess, grant_id)
+        assert stored.reviewer_id == people["auditor"] and stored.review_outcome == "justified"

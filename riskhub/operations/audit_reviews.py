@@ -62,6 +62,9 @@ def pending_emergency_count() -> int:
 
 def review_emergency_access(grant: EmergencyAccess, outcome: str, note: str, *, reviewer: User) -> None:
     """Record the auditor's decision on a grant: who, when, justified or not, and why (encrypted)."""
+    # Read again under a row lock (PostgreSQL; SQLite runs one writer at a time): a second auditor
+    # deciding at the same moment waits for the first, then is told it is done.
+    db.session.refresh(grant, with_for_update=True)
     if grant.reviewed_at is not None:
         raise OperationError("This emergency access has already been reviewed", "outcome")
     if outcome not in (JUSTIFIED, NOT_JUSTIFIED):

@@ -105,6 +105,7 @@ def record_attempt(task: PartnerContactTask, outcome: ContactOutcome, on: date, 
 
 def resolve_notice(notice: RiskNotice, *, informed: bool, reason: str, by: User) -> None:
     """The partner-contact worker says the partner was told, or why not."""
+    db.session.refresh(notice, with_for_update=True)  # two workers at once: the second is told it is done
     if notice.resolved_at is not None:
         raise OperationError("This notice has already been dealt with")
     if not informed and not reason.strip():

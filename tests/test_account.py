@@ -169,3 +169,18 @@ def test_account_pages_meet_the_basics(app: Flask, client: FlaskClient, auth: An
             raise AssertionError(f"{url}: {problem}") from None
     assert errors_on(pages["/account/password (errors)"].get_data(as_text=True)) == [
         "current_password", "new_password", "confirm_password"]
+
+
+def test_a_changed_password_clears_the_wrong_guesses_before_it(app: Flask, client: FlaskClient, auth: Any,
+                                                               people: dict[str, Any]) -> None:
+    """Proving the password, like signing in, stops earlier wrong guesses counting towards a lock."""
+    from riskhub.models.accounts import SignInThrottle
+
+    auth.login("idva@example.org")
+    for _ in range(2):
+        assert change(client, current="a-wrong-guess-here").status_code == 400
+    with app.app_context():
+        assert [row.failures for row in db.session.scalars(select(SignInThrottle))] == [2]
+    assert change(client).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(SignInThrottle)).all() == []

@@ -179,9 +179,15 @@ def test_review_queues_show_outsiders_denied_and_bulk_access(app, client, auth, 
     for reference in references:
         client.get(f"/cases/{reference}")
     auth.logout()
+    with app.app_context():  # an outsider's read whose request then failed is still for review
+        police = db.session.get(User, people["police"])
+        audit.record("case.view", actor=audit.actor_for(police), outcome=audit.FAILED, case_ref=references[2],
+                     sections=("summary",))
+        db.session.commit()
     auth.login("auditor@example.org")
     outsiders = client.get("/audit/reviews/outsiders").get_data(as_text=True)
     assert references[0] in outsiders and "Police" in outsiders and "Idva" not in outsiders
+    assert references[2] in outsiders
     denied = client.get("/audit/reviews/denied").get_data(as_text=True)
     assert references[1] in denied and "Programme" in denied
     bulk = client.get("/audit/reviews/bulk").get_data(as_text=True)

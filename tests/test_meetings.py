@@ -7,6 +7,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from riskhub.extensions import db
@@ -206,18 +207,26 @@ def test_moving_a_case_from_a_page_shown_before_another_chair_moved_it_does_noth
                              data={"csrf_token": csrf_token(other_page)}, follow_redirects=True)
     assert "changed since your page was shown" in html.unescape(stale.get_data(as_text=True))
     assert case_order(app, w["meeting"]) == moved
+    with app.app_context():  # the actions review is not a case: refused by name, not a crash
+        review = db.session.scalar(select(AgendaItem.id).where(
+            AgendaItem.kind == ItemKind.ACTIONS_REVIEW, AgendaItem.meeting.has(Meeting.reference == w["meeting"])))
+    for verb, message in (("move?direction=up", "Only cases can be moved"), ("remove", "stay on every agenda")):
+        refused = client.post(f"/meetings/{w['meeting']}/items/{review}/{verb}", data={"csrf_token": csrf_token(page)},
+                              follow_redirects=True)
+        assert refused.status_code == 200 and message in html.unescape(refused.get_data(as_text=True))
 
 
-def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make):
+@pytest.mark.parametrize("recorded", ["minutes", "informs_survivor"])
+def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make, recorded):
     """Minutes saved on a case after the agenda page was shown: its Remove button does nothing and
     says so; pressed again from a fresh page, it is refused while the minutes exist."""
     w = world(app, client, auth, people, make)
     agenda = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
     item_id = start_and_confirm(app, client, w)
     run = f"/meetings/{w['meeting']}/run?item={item_id}"
-    assert post_form(client, f"/meetings/{w['meeting']}/run/{item_id}/minutes", {
-        "minutes": "Long discussion of the new threat", "decisions": "", "informs_survivor": ""},
-        page=run, hidden=("version",)).status_code == 302
+    saved = {"minutes": "", "decisions": "", "informs_survivor": "", recorded: "Long discussion of the new threat"}
+    assert post_form(client, f"/meetings/{w['meeting']}/run/{item_id}/minutes", saved,
+                     page=run, hidden=("version",)).status_code == 302
     with app.app_context():
         reference = db.session.get(AgendaItem, item_id).case.reference
     stale = client.post(button_action(agenda, f"Remove {reference}"), data={"csrf_token": csrf_token(agenda)},
@@ -229,7 +238,7 @@ def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make
     assert "Minutes or actions have been recorded" in html.unescape(refused.get_data(as_text=True))
     with app.app_context():
         item = db.session.get(AgendaItem, item_id)
-        assert item is not None and item.minutes == "Long discussion of the new threat"
+        assert item is not None and getattr(item, recorded) == "Long discussion of the new threat"
 
 
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):

@@ -70,6 +70,13 @@ class Optional(_Optional):
             raise
 
 
+def _years_from(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year without one
+        return day.replace(year=day.year + years, day=28)
+
+
 class WithinYears:
     """A date no more than `back` years before today and `ahead` years after it: a year typed
     as 0001 or 9999 is a slip, named beside the field, not a record to keep."""
@@ -81,8 +88,7 @@ class WithinYears:
         if not isinstance(field.data, date):
             return
         today = date.today()
-        earliest = today.replace(year=today.year - self.back, day=min(today.day, 28))
-        latest = today.replace(year=today.year + self.ahead, day=min(today.day, 28))
+        earliest, latest = _years_from(today, -self.back), _years_from(today, self.ahead)
         if not earliest <= field.data <= latest:
             raise ValidationError(f"{field.label.text} must be between {earliest:%d %B %Y} and {latest:%d %B %Y}")
 

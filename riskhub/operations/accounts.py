@@ -335,6 +335,9 @@ def change_own_password(user: User, current: str, new: str) -> int:
     user.password_hash = hash_password(new)
     user.password_changed_at = now
     user.must_change_password = False
+    failures = db.session.get(SignInThrottle, account_key)
+    if failures is not None:  # proven, as by a sign-in: earlier wrong guesses stop counting
+        db.session.delete(failures)
     db.session.flush()
     audit.record("account.password_change", actor=audit.actor_for(user), object_type="user", object_id=user.id)
     return end_other_sessions(user, reason="password changed")

@@ -64,7 +64,8 @@ def review_emergency_access(grant: EmergencyAccess, outcome: str, note: str, *, 
     """Record the auditor's decision on a grant: who, when, justified or not, and why (encrypted)."""
     # Read again under a row lock (PostgreSQL; SQLite runs one writer at a time): a second auditor
     # deciding at the same moment waits for the first, then is told it is done.
-    db.session.refresh(grant, with_for_update=True)
+    db.session.execute(select(EmergencyAccess.id).where(EmergencyAccess.id == grant.id).with_for_update())
+    db.session.refresh(grant)
     if grant.reviewed_at is not None:
         raise OperationError("This emergency access has already been reviewed", "outcome")
     if outcome not in (JUSTIFIED, NOT_JUSTIFIED):
@@ -106,7 +107,7 @@ def outsiders(before: int | None) -> Page:
     involved = select(CaseAgency.case_id).where(CaseAgency.case_id == Case.id,
                                                 CaseAgency.agency_id == c.agency_id).exists()
     query = (select(*entry_columns()).join(Case.__table__, Case.reference == c.case_ref)
-             .where(c.outcome == audit.ALLOWED, c.agency_id.is_not(None), c.at >= review_since(),
+             .where(c.outcome.in_((audit.ALLOWED, audit.FAILED)), c.agency_id.is_not(None), c.at >= review_since(),
                     c.action.not_in(NOT_CASE_CONTENT), ~involved))
     if before:
         query = query.where(c.seq < before)
@@ -176,7 +177,7 @@ def bulk_access() -> list[BulkAccess]:
     c = AccessLogEntry.__table__.c
     rows = db.session.execute(
         select(c.user_id, c.agency_id, c.case_ref, c.at)
-        .where(c.case_ref.is_not(None), c.user_id.is_not(None), c.outcome == audit.ALLOWED,
+        .where(c.case_ref.is_not(None), c.user_id.is_not(None), c.outcome.in_((audit.ALLOWED, audit.FAILED)),
                c.at >= review_since(), c.action.not_in(NOT_CASE_CONTENT))
         .order_by(c.seq).execution_options(yield_per=5000))
     recent: dict[uuid.UUID, deque[tuple[datetime, str]]] = {}

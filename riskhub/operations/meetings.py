@@ -193,7 +193,8 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
         raise OperationError("The actions review and other business stay on every agenda")
     if item.heard_at is not None:
         raise OperationError("A case already heard stays on the record")
-    recorded = any(v is not None for v in (item.minutes_enc, item.survivor_minutes_enc, item.decisions_enc))
+    recorded = any(v is not None for v in (item.minutes_enc, item.survivor_minutes_enc, item.decisions_enc,
+                                           item.informs_survivor_enc))
     if recorded or db.session.scalar(select(SafetyAction.id).where(
             SafetyAction.meeting_id == meeting.id, SafetyAction.case_id == item.case_id).limit(1)):
         raise OperationError(f"Minutes or actions have been recorded for {item.case.reference} at this meeting, "

@@ -105,7 +105,10 @@ def record_attempt(task: PartnerContactTask, outcome: ContactOutcome, on: date, 
 
 def resolve_notice(notice: RiskNotice, *, informed: bool, reason: str, by: User) -> None:
     """The partner-contact worker says the partner was told, or why not."""
-    db.session.refresh(notice, with_for_update=True)  # two workers at once: the second is told it is done
+    # Two workers at once: the second waits for the first, then is told it is done. The lock is taken
+    # on this row alone (the notice's eager joins cannot share a FOR UPDATE on PostgreSQL).
+    db.session.execute(select(RiskNotice.id).where(RiskNotice.id == notice.id).with_for_update())
+    db.session.refresh(notice)
     if notice.resolved_at is not None:
         raise OperationError("This notice has already been dealt with")
     if not informed and not reason.strip():

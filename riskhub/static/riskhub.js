@@ -50,7 +50,7 @@
               if (status) { status.textContent = "You have been signed out, so this was not saved." + kept; }
             } else if (code === 409 || data.refused) {  // changed by someone else, or the meeting was closed
               stopped = true;
-              if (status) { status.textContent = data.message + kept; }
+              if (status) { status.textContent = (data.message || "Someone else saved these minutes meanwhile.") + kept; }
             } else if (code === 404) {
               stopped = true;
               if (status) { status.textContent = "This case is no longer on the agenda, so the minutes cannot be saved here." + kept; }
@@ -98,7 +98,7 @@
     var LEAD = 120000;
     var loaded = Date.now(), lastContact = loaded, ends = loaded + left * 1000, lastTyped = 0;
     var final = warning.getAttribute("data-final") === "true";
-    var ended = false, inflight = null, returnFocus = null;
+    var ended = false, keeping = null, asking = null, returnFocus = null;
     // Other tabs of the same session share when it ends and when someone signs out: times only,
     // nothing about any case.
     var ENDS = "riskhub-session-ends", SIGNED_OUT = "riskhub-signed-out";
@@ -169,17 +169,17 @@
     }
     function keepAlive() {
       if (ended) { return Promise.resolve(false); }
-      if (!inflight) {
-        inflight = ask({ url: form.action, method: "POST", body: new FormData(form) })
-          .then(function (data) { inflight = null; return data; });
+      if (!keeping) {
+        keeping = ask({ url: form.action, method: "POST", body: new FormData(form) })
+          .then(function (data) { keeping = null; return data; });
       }
-      return inflight;  // a second press while the first is on its way waits for the same answer
+      return keeping;  // a second press while the first is on its way waits for the same answer
     }
     function stillSignedIn() {
-      if (!inflight) {
-        inflight = ask({ url: statusUrl, method: "GET" }).then(function (data) { inflight = null; return data; });
+      if (!asking) {
+        asking = ask({ url: statusUrl, method: "GET" }).then(function (data) { asking = null; return data; });
       }
-      return inflight;
+      return asking;
     }
 
     function announce() {
@@ -230,7 +230,7 @@
     });
 
     function check() {
-      if (ended || inflight) { return; }
+      if (ended || keeping || asking) { return; }
       var now = Date.now();
       shared();
       if (now < ends - LEAD && !warning.hidden) { close(); }  // kept in another tab

@@ -207,8 +207,8 @@ NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been
 def _changed_since_shown(item: AgendaItem) -> bool:
     """The agenda's Move and Remove buttons carry the item's version as shown: if another chair
     moved it, or minutes were saved on it, since then, nothing is done and the chair is told."""
-    if whole_number(request.args.get("shown")) == item.version:
-        return False
+    if item.case is None or whole_number(request.args.get("shown")) == item.version:
+        return False  # (the actions review and other business are refused by the operation itself)
     flash(f"The agenda entry for {item.case.reference} changed since your page was shown (it was moved, or "
           "minutes were saved on it): nothing has been done. Check the agenda below, then try again.", "error")
     return True

@@ -328,3 +328,11 @@ def test_a_number_that_is_not_one_gets_one_message(client: FlaskClient, auth: An
     assert response.status_code == 400 and errors_on(html) == ["duration", "slot_minutes"]
     assert "Minutes per case must be a whole number, like 12" in html
     assert "Not a valid integer value" not in html and "5 to 60 minutes per case" not in html
+
+
+def test_a_number_of_only_spaces_is_asked_for_once(client: FlaskClient, auth: Any, people: dict[str, Any]) -> None:
+    auth.login("chair@example.org")
+    response = schedule(client, [people["police_agency"]], slot_minutes="   ")
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 400 and errors_on(html) == ["slot_minutes"]
+    assert "Enter the minutes per case" in html and "whole number" not in html and "5 to 60" not in html

@@ -47,11 +47,14 @@ class Form(FlaskForm):
 
 
 class Filled(InputRequired):
-    """InputRequired that also refuses text of only spaces (which would be saved as nothing)."""
+    """InputRequired that also refuses text of only spaces (which would be saved as nothing, or in a
+    number field be taken for a typing slip)."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         super().__call__(form, field)
-        if isinstance(field.data, str) and not field.data.strip():
+        raw = field.raw_data[0] if field.raw_data else ""
+        # Spaces in a number field leave no data to look at, only what was sent.
+        if (isinstance(field.data, str) and not field.data.strip()) or (isinstance(raw, str) and not raw.strip()):
             field.errors[:] = []
             raise StopValidation(self.message or field.gettext("This field is required."))
 

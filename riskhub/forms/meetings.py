@@ -27,7 +27,7 @@ class MeetingForm(OnceForm):
     date = DateField("Date", format="%Y-%m-%d", validators=[InputRequired("Enter the date as YYYY-MM-DD")])
     time = TimeField("Start time", format="%H:%M", validators=[InputRequired("Enter the start time as HH:MM")])
     duration = IntegerField("Length in minutes", default=180, validators=[
-        InputRequired("Enter the length in minutes"),
+        Filled("Enter the length in minutes"),
         NumberRange(min=15, max=600, message="Length must be 15 to 600 minutes")])
     venue = StringField("Venue", validators=[
         Optional(), Length(max=200, message="Venue must be 200 characters or fewer")])
@@ -38,7 +38,7 @@ class MeetingForm(OnceForm):
     occurrences = IntegerField("Number of meetings in the series", default=1, validators=[
         Optional(), NumberRange(min=1, max=26, message="A series has 1 to 26 meetings")])
     slot_minutes = IntegerField("Minutes per case", default=12, validators=[
-        InputRequired("Enter the minutes per case"), NumberRange(min=5, max=60, message="5 to 60 minutes per case")])
+        Filled("Enter the minutes per case"), NumberRange(min=5, max=60, message="5 to 60 minutes per case")])
 
 
 class AddCaseForm(Form):

@@ -48,7 +48,7 @@ class PartnershipForm(Form):
     model = RadioField("Cooperation model", choices=[(m.value, label) for m, label in MODEL_LABELS.items()],
                        validators=[InputRequired("Choose the cooperation model")])
     max_days_to_offer = IntegerField("Most days from a man's enrolment to the first offer of partner contact",
-                                     default=7, validators=[InputRequired("Enter the number of days"),
+                                     default=7, validators=[Filled("Enter the number of days"),
                                                             NumberRange(min=1, max=60, message="1 to 60 days")])
     programme_contact = _text(CONTACTS["programme_contact"])
     service_contact = _text(CONTACTS["service_contact"])

@@ -319,9 +319,7 @@ def change_own_password(user: User, current: str, new: str) -> int:
     account_key = _throttle_key("account", normalise_email(user.email or ""))
     wait = _locked_for(_throttle_row(account_key, now), now)
     if wait:
-        minutes = max(1, (wait + 59) // 60)
-        raise PasswordChangeRefused(f"Too many wrong passwords. Try again in {minutes} minute"
-                                    f"{'s' if minutes != 1 else ''}.", "current_password")
+        raise PasswordChangeRefused(f"Too many wrong passwords. {_try_again_in(wait)}", "current_password")
     if not verify_password(user.password_hash, current):
         _note_failure(account_key, config["SIGNIN_ACCOUNT_FREE_FAILURES"], now)
         audit.record("account.password_change", actor=audit.actor_for(user), outcome=audit.DENIED,
@@ -335,9 +333,7 @@ def change_own_password(user: User, current: str, new: str) -> int:
     user.password_hash = hash_password(new)
     user.password_changed_at = now
     user.must_change_password = False
-    failures = db.session.get(SignInThrottle, account_key)
-    if failures is not None:  # proven, as by a sign-in: earlier wrong guesses stop counting
-        db.session.delete(failures)
+    _forget_failures(account_key)  # proven, as by a sign-in: earlier wrong guesses stop counting
     db.session.flush()
     audit.record("account.password_change", actor=audit.actor_for(user), object_type="user", object_id=user.id)
     return end_other_sessions(user, reason="password changed")
@@ -372,6 +368,18 @@ def _locked_for(row: SignInThrottle | None, now: datetime) -> int:
     return max(0, int(remaining + 0.999))
 
 
+def _try_again_in(wait: int) -> str:
+    minutes = max(1, (wait + 59) // 60)
+    return f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _forget_failures(key: bytes) -> None:
+    """The password was proven: the account's earlier failures stop counting."""
+    row = db.session.get(SignInThrottle, key)
+    if row is not None:
+        db.session.delete(row)
+
+
 def _note_failure(key: bytes, free: int, now: datetime) -> None:
     row = _throttle_row(key, now)
     if row is None:
@@ -399,9 +407,7 @@ def sign_in(email: str, password: str, address: str) -> User:
                _locked_for(_throttle_row(address_key, now), now))
     if wait:
         audit.record("signin.throttled", actor=audit.Actor(None, None, ""), outcome=audit.DENIED)
-        minutes = max(1, (wait + 59) // 60)
-        raise SignInRefused(f"Too many failed attempts. Try again in {minutes} minute"
-                            f"{'s' if minutes != 1 else ''}.")
+        raise SignInRefused(f"Too many failed attempts. {_try_again_in(wait)}")
     user = find_user_by_email(email)
     valid = verify_password(user.password_hash if user else None, password)
     if not valid or user is None or not user.is_active:
@@ -412,9 +418,7 @@ def sign_in(email: str, password: str, address: str) -> User:
         raise SignInRefused(SIGNIN_FAILED)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    account_row = db.session.get(SignInThrottle, account_key)
-    if account_row is not None:
-        db.session.delete(account_row)
+    _forget_failures(account_key)
     start_session(user)
     audit.record("signin", actor=audit.actor_for(user), object_type="user", object_id=user.id)
     return user

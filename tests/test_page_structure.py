@@ -106,3 +106,22 @@ def test_a_field_with_two_problems_names_both_in_one_message(client: FlaskClient
     assert refused.status_code == 400 and page.count('id="name-error"') == 1
     beside = re.search(r'<p class="error-message" id="name-error">(.*?)</p>', page, re.S).group(1)
     assert "200 characters or fewer" in beside and "invisible control character" in beside and "<br>" in beside
+
+
+def test_a_problem_with_no_field_of_its_own_is_listed_without_a_broken_link(app: Flask) -> None:
+    from wtforms import StringField
+
+    from riskhub.forms import Form
+
+    class TwoDates(Form):
+        start = StringField("Start")
+
+    with app.test_request_context("/", method="POST", data={"start": "x"}):
+        form = TwoDates(meta={"csrf": False})
+        form.validate()
+        form.form_errors.append("The end must come after the start")
+        form.start.errors = ["Enter the start"]
+        summary = app.jinja_env.from_string(
+            '{% from "macros.html" import error_summary %}{{ error_summary(form) }}').render(form=form)
+    assert "<li>The end must come after the start</li>" in summary
+    assert '<a href="#start">Enter the start</a>' in summary and "#None" not in summary

@@ -1,4 +1,4 @@
-"""The access log does not make requests wait for one another.
+"""The access log does not make requests wait for one another; one-time decisions are not made twice.
 
 A request notes its access-log entries as it goes and appends them just before it commits, so
 the chain head is locked for moments, not for the whole request. On SQLite every write
@@ -19,6 +19,7 @@ from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
 from tests.conftest import BACKEND, AuthActions, Factory
+from tests.test_partnerships import enrolled_case, record_event
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="SQLite serialises every write transaction; this is PostgreSQL's behaviour")
@@ -121,3 +122,52 @@ def test_two_auditors_deciding_on_one_emergency_access_at_once_record_one_decisi
     with app.app_context():
         stored = db.session.get(EmergencyAccess, grant_id)
         assert stored.reviewer_id == people["auditor"] and stored.review_outcome == "justified"
+
+
+def test_two_workers_answering_one_risk_notice_at_once_record_one_answer(
+        app: Flask, client: Any, auth: AuthActions, make: Factory, people: dict[str, Any]) -> None:
+    """The second partner-contact worker's answer waits for the first and is refused, not written over it."""
+    from riskhub.models.accounts import User
+    from riskhub.models.partnerships import RiskNotice
+    from riskhub.operations import OperationError
+    from riskhub.operations.partner_contact import resolve_notice
+
+    reference = enrolled_case(client, auth, people, make)
+    assert record_event(client, reference, "missed_session", "Third missed session").status_code == 302
+    auth.logout()
+    second_worker = make.user("idva2@example.org", people["idva_agency"])
+    with app.app_context():
+        notice_id = db.session.scalars(select(RiskNotice.id)).one()
+    held, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def answer(user_id: Any, informed: bool, hold: bool) -> None:
+        with app.app_context():
+            try:
+                resolve_notice(db.session.get(RiskNotice, notice_id), informed=informed,
+                               reason="" if informed else "Her phone was off all day",
+                               by=db.session.get(User, user_id))
+                if hold:
+                    held.set()
+                    release.wait(WAIT)
+                db.session.commit()
+                outcome[informed] = "recorded"
+            except OperationError as refused:
+                db.session.rollback()
+                outcome[informed] = refused.message
+
+    first = threading.Thread(target=answer, args=(people["idva"], True, True))
+    first.start()
+    assert held.wait(WAIT)
+    second = threading.Thread(target=answer, args=(second_worker, False, False))
+    second.start()
+    second.join(1)
+    waited = second.is_alive()  # behind the first answer's lock
+    release.set()
+    first.join(WAIT)
+    second.join(WAIT)
+    assert waited
+    assert outcome == {True: "recorded", False: "This notice has already been dealt with"}
+    with app.app_context():
+        stored = db.session.get(RiskNotice, notice_id)
+        assert stored.partner_informed is True and stored.resolved_by_id == people["idva"] and stored.reason is None

@@ -198,6 +198,8 @@ def _end_request(_error: BaseException | None) -> None:
 def install(app: Flask) -> None:
     """Attach the request lifecycle to the app."""
     app.session_interface = RiskhubSessionInterface()
-    app.before_request(_start_request)
+    # First of all: the request id, the deferred access log and the key limit hold before any
+    # other check (a refused CSRF token included) can draw a page.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start_request)
     app.after_request(_finish_request)
     app.teardown_request(_end_request)

@@ -197,3 +197,25 @@ def test_action_is_not_reported_done_when_its_log_entry_fails(
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     with app.app_context():
         assert db.session.scalars(select(AccessLogEntry).filter_by(action="signout")).all() == []
+
+
+def test_a_refused_form_token_is_answered_within_the_users_key_limits(app: Flask, client: FlaskClient,
+                                                                      people: dict[str, Any]) -> None:
+    """The 'form has expired' page is drawn after the request is set up: with a request id, and
+    for a perpetrator-facing user without the survivor contact key."""
+    from flask import template_rendered
+
+    from riskhub import crypto
+
+    sign_in(client, "programme@example.org")
+    limits: list[Any] = []
+
+    def note_limits(_app: Any, template: Any, **_extra: Any) -> None:
+        limits.append((template.name, crypto._permitted.get()))
+
+    with template_rendered.connected_to(note_limits, app):
+        response = client.post("/cases/new", data={"survivor_given_name": "Ann"})
+    assert_plain_error_page(response, 400, "This form has expired")
+    assert response.headers.get("X-Request-Id")
+    assert limits and all(name == "errors/error.html" and permitted == {crypto.CASE_CONTENT, crypto.BLIND_INDEX}
+                          for name, permitted in limits)

@@ -80,6 +80,14 @@ def may_review_audit(viewer: Viewer) -> bool:
     return Role.AUDITOR in viewer.roles
 
 
+def audit_scope(viewer: Viewer) -> uuid.UUID | None:
+    """The agency whose staff's access-log entries an auditor reviews, or None for every agency's.
+    A perpetrator-facing auditor (a programme's own information governance) reviews their own
+    staff only: the rest of the log records survivor-side work, such as when her contact details
+    changed, what came of a partner-contact call or that something was shared with a refuge."""
+    return viewer.agency_id if viewer.perpetrator_facing else None
+
+
 def may_work_cases(viewer: Viewer) -> bool:
     """Practitioners and chairs handle case content; auditors and admins alone do not."""
     return bool(viewer.roles & {Role.PRACTITIONER, Role.CHAIR})

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -25,7 +25,9 @@ from riskhub.operations.audit_search import (
     Entry,
     Page,
     agency_names,
-    entry_columns,
+    agency_scope,
+    entries,
+    in_scope,
     page_of,
     timezone,
     user_names,
@@ -46,9 +48,17 @@ def review_since() -> datetime:
 # Emergency access -------------------------------------------------------------------------
 
 
+def grants_in_scope(query: Select[Any]) -> Select[Any]:
+    """`query` over emergency grants, limited to those taken by the request's agency scope, if any."""
+    scope = agency_scope()
+    if scope is None:
+        return query
+    return query.where(EmergencyAccess.user_id.in_(select(User.id).where(User.agency_id == scope)))
+
+
 def emergency_grants(pending_only: bool = False, limit: int = 200) -> list[EmergencyAccess]:
     """Grants awaiting a decision first, then the most recent."""
-    query = select(EmergencyAccess)
+    query = grants_in_scope(select(EmergencyAccess))
     if pending_only:
         query = query.where(EmergencyAccess.reviewed_at.is_(None))
     query = query.order_by(EmergencyAccess.reviewed_at.is_not(None), EmergencyAccess.granted_at.desc())
@@ -56,7 +66,7 @@ def emergency_grants(pending_only: bool = False, limit: int = 200) -> list[Emerg
 
 
 def pending_emergency_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(EmergencyAccess)
+    return db.session.scalar(grants_in_scope(select(func.count()).select_from(EmergencyAccess))
                              .where(EmergencyAccess.reviewed_at.is_(None))) or 0
 
 
@@ -84,7 +94,7 @@ def grant_activity(grant: EmergencyAccess, reference: str) -> list[Entry]:
     """What the grantee did on that case from the grant until it expired."""
     c = AccessLogEntry.__table__.c
     rows = db.session.execute(
-        select(*entry_columns()).where(c.user_id == grant.user_id, c.case_ref == reference,
+        entries().where(c.user_id == grant.user_id, c.case_ref == reference,
                                   c.at >= grant.granted_at - timedelta(minutes=1), c.at <= grant.expires_at)
         .order_by(c.seq).limit(500)).all()
     return with_names(rows)
@@ -95,7 +105,7 @@ def grant_activity(grant: EmergencyAccess, reference: str) -> list[Entry]:
 
 def denied(before: int | None) -> Page:
     c = AccessLogEntry.__table__.c
-    query = select(*entry_columns()).where(c.outcome == audit.DENIED, c.at >= review_since())
+    query = entries().where(c.outcome == audit.DENIED, c.at >= review_since())
     if before:
         query = query.where(c.seq < before)
     return page_of(query.order_by(c.seq.desc()))
@@ -106,7 +116,7 @@ def outsiders(before: int | None) -> Page:
     c = AccessLogEntry.__table__.c
     involved = select(CaseAgency.case_id).where(CaseAgency.case_id == Case.id,
                                                 CaseAgency.agency_id == c.agency_id).exists()
-    query = (select(*entry_columns()).join(Case.__table__, Case.reference == c.case_ref)
+    query = (entries().join(Case.__table__, Case.reference == c.case_ref)
              .where(c.outcome.in_((audit.ALLOWED, audit.FAILED)), c.agency_id.is_not(None), c.at >= review_since(),
                     c.action.not_in(NOT_CASE_CONTENT), ~involved))
     if before:
@@ -142,7 +152,7 @@ def _scan(keep: Any, before: int | None) -> Page:
     kept: list[Any] = []
     since = review_since()
     while len(kept) < size and read < SCAN_BUDGET:
-        query = select(*entry_columns()).where(c.case_ref.is_not(None), c.at >= since)
+        query = entries().where(c.case_ref.is_not(None), c.at >= since)
         if cursor:
             query = query.where(c.seq < cursor)
         rows = db.session.execute(query.order_by(c.seq.desc()).limit(2000)).all()
@@ -176,7 +186,7 @@ def bulk_access() -> list[BulkAccess]:
     window = timedelta(minutes=int(current_app.config["AUDIT_BULK_MINUTES"]))
     c = AccessLogEntry.__table__.c
     rows = db.session.execute(
-        select(c.user_id, c.agency_id, c.case_ref, c.at)
+        in_scope(select(c.user_id, c.agency_id, c.case_ref, c.at))
         .where(c.case_ref.is_not(None), c.user_id.is_not(None), c.outcome.in_((audit.ALLOWED, audit.FAILED)),
                c.at >= review_since(), c.action.not_in(NOT_CASE_CONTENT))
         .order_by(c.seq).execution_options(yield_per=5000))

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy import Select, select, text
 
 from riskhub.extensions import db
@@ -108,10 +108,27 @@ def entry_columns() -> list[Any]:
     return [table.c[name] for name in ENTRY_COLUMNS]
 
 
+def agency_scope() -> uuid.UUID | None:
+    """The agency whose staff's entries this request may read, or None for the whole log. The
+    audit pages set it from the policy (`policy.audit_scope`); outside a request it is the whole log."""
+    return g.get("audit_agency_scope") if has_request_context() else None
+
+
+def in_scope(query: Select[Any]) -> Select[Any]:
+    """`query` over the access log, limited to the request's agency scope if it has one."""
+    scope = agency_scope()
+    return query if scope is None else query.where(AccessLogEntry.__table__.c.agency_id == scope)
+
+
+def entries() -> Select[Any]:
+    """Every column of the entries the request may read: the start of each query of the log an auditor sees."""
+    return in_scope(select(*entry_columns()))
+
+
 def filtered(filters: Filters, before: int | None = None) -> Select[Any]:
     """The query for entries matching the filters, newest first, below the `before` cursor."""
     c = AccessLogEntry.__table__.c
-    query = select(*entry_columns())
+    query = entries()
     if filters.user_id:
         query = query.where(c.user_id == filters.user_id)
     if filters.agency_id:

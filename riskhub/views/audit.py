@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -36,8 +36,17 @@ TOO_SLOW = "This search would take too long: narrow it with a shorter date range
 
 @bp.before_request
 def _auditors_only() -> None:
-    access.require(policy.may_review_audit, "audit.denied")
+    viewer = access.require(policy.may_review_audit, "audit.denied")
+    g.audit_agency_scope = policy.audit_scope(viewer)  # every query of the log below keeps to it
     search_ops.limit_query_time()
+
+
+def _refuse_outside_scope(agency_id: uuid.UUID | None, action: str, **facts: Any) -> None:
+    """403 (logged) for a user or grant of another agency than an agency-scoped auditor's own."""
+    scope = search_ops.agency_scope()
+    if scope is not None and agency_id != scope:
+        _log(action, outcome=audit.DENIED, **facts)
+        abort(403)
 
 
 @bp.app_template_filter("local_time")
@@ -68,10 +77,25 @@ def index() -> str:
                            pending=reviews.pending_emergency_count())
 
 
+def _scope_name() -> str | None:
+    """The name of the agency an agency-scoped auditor reviews, for the pages to say so."""
+    scope = search_ops.agency_scope()
+    return db.session.scalar(select(Agency.name).where(Agency.id == scope)) if scope else None
+
+
+@bp.context_processor
+def _scope_for_pages() -> dict[str, Any]:
+    return {"audit_scope_name": _scope_name()}
+
+
 def _search_form() -> AuditSearchForm:
     form = AuditSearchForm(formdata=request.args if request.args else None)
-    form.agency.choices = [("", "Any agency")] + [
-        (str(a.id), a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
+    scope = _scope_name()
+    if scope is not None:  # their own agency's staff only: nothing else to choose
+        form.agency.choices = [("", scope)]
+    else:
+        form.agency.choices = [("", "Any agency")] + [
+            (str(a.id), a.name) for a in db.session.scalars(select(Agency).order_by(Agency.name))]
     return form
 
 
@@ -166,7 +190,8 @@ def case_timeline(reference: str) -> Page:
     shown = policy.visible_sections(access.current_viewer(), (policy.SECTION_SHARING, policy.SECTION_SURVIVOR_SHARING))
     _log("audit.case_timeline", object_type="case", object_id=case.id if case else None, case_ref=reference,
          sections=shown if case else ())
-    grants = list(db.session.scalars(select(EmergencyAccess).where(EmergencyAccess.case_id == case.id)
+    grants = list(db.session.scalars(reviews.grants_in_scope(select(EmergencyAccess))
+                                     .where(EmergencyAccess.case_id == case.id)
                                      .order_by(EmergencyAccess.granted_at.desc()))) if case else []
     return render_template("audit/case.html", reference=reference, case=case, page=page, grants=grants,
                            names=search_ops.user_names(g.user_id for g in grants),
@@ -179,6 +204,7 @@ def user_activity(user_id: uuid.UUID) -> Page:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
+    _refuse_outside_scope(user.agency_id, "audit.user_activity", object_type="user", object_id=user.id)
     _log("audit.user_activity", object_type="user", object_id=user.id)
     page = search_ops.search(search_ops.Filters(user_id=user.id), _before())
     return render_template("audit/user.html", user=user, page=page)
@@ -201,6 +227,8 @@ def emergency_review(grant_id: uuid.UUID) -> Page:
     grant = db.session.get(EmergencyAccess, grant_id)
     if grant is None:
         abort(404)
+    _refuse_outside_scope(db.session.scalar(select(User.agency_id).where(User.id == grant.user_id)),
+                          "audit.emergency_view", object_type="emergency_access", object_id=grant.id)
     reference = db.session.scalar(select(Case.reference).where(Case.id == grant.case_id)) or ""
     form = EmergencyReviewForm()
     if form.validate_on_submit():

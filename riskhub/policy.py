@@ -221,6 +221,12 @@ def may_do_partner_contact(viewer: Viewer) -> bool:
     return Role.PRACTITIONER in viewer.roles and viewer.agency_kind == AgencyKind.SURVIVOR_SUPPORT
 
 
+def may_see_partner_contact_figures(viewer: Viewer) -> bool:
+    """How partner contact is going (offers, who was reached, how fast) is survivor-side work: with
+    few men enrolled, a change in a count can tell the programme what happened with one partner."""
+    return not viewer.perpetrator_facing
+
+
 def may_record_sharing(viewer: Viewer) -> bool:
     """Practitioners record what their agency shared, or decided not to share, about a case."""
     return Role.PRACTITIONER in viewer.roles

@@ -272,6 +272,15 @@ def test_health_page_and_csv_report_the_partnership(app, client, auth, people, m
     csv_text = client.get(f"/partnerships/{partnership_id}/health.csv").get_data(as_text=True)
     assert "median days from enrolment to first offer,0" in csv_text
     auth.logout()
+    auth.login("programme@example.org")  # the programme: its own figures, none of partner contact's
+    page = client.get(f"/partnerships/{partnership_id}").get_data(as_text=True)
+    assert "Partner contact tasks</th><td>1</td>" in page and "Programme events shared" in page
+    assert "Partners offered contact" not in page and "median 0" not in page and "1 (100%)" not in page
+    assert "reported to the survivor services and the chairs only" in page
+    csv_text = client.get(f"/partnerships/{partnership_id}/health.csv").get_data(as_text=True)
+    assert "partner contact tasks,1" in csv_text and "programme events shared," in csv_text
+    assert "offered" not in csv_text and "reached" not in csv_text and "first offer" not in csv_text
+    auth.logout()
     other = make.agency("Other Service", "survivor_support")
     make.user("other@example.org", other)
     auth.login("other@example.org")

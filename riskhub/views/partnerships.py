@@ -109,7 +109,8 @@ def show(partnership_id: uuid.UUID) -> str:
     audit.record("partnership.view", actor=audit.actor_for(current_user), object_type="partnership",
                  object_id=partnership.id)
     return render_template("partnerships/show.html", partnership=partnership, health=contact_ops.health_of(partnership),
-                           model_labels=MODEL_LABELS, contacts=CONTACTS, matrix=MATRIX)
+                           model_labels=MODEL_LABELS, contacts=CONTACTS, matrix=MATRIX,
+                           contact_figures=policy.may_see_partner_contact_figures(access.current_viewer()))
 
 
 @bp.route("/partnerships/<uuid:partnership_id>/health.csv")
@@ -119,13 +120,15 @@ def health_csv(partnership_id: uuid.UUID) -> Response:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["measure", "value"])
-    for measure, value in [
-        ("partner contact tasks", health.tasks), ("offered contact", health.offered),
-        ("reached (accepted support)", health.reached), ("share offered", f"{health.share_offered:.2f}"),
-        ("share reached", f"{health.share_reached:.2f}"),
+    contact_figures = [
+        ("offered contact", health.offered), ("reached (accepted support)", health.reached),
+        ("share offered", f"{health.share_offered:.2f}"), ("share reached", f"{health.share_reached:.2f}"),
         ("median days from enrolment to first offer", health.median_days_to_offer),
         ("worst days from enrolment to first offer", health.worst_days_to_offer),
         ("past due without an offer", health.overdue_without_offer),
+    ] if policy.may_see_partner_contact_figures(access.current_viewer()) else []
+    for measure, value in [
+        ("partner contact tasks", health.tasks), *contact_figures,
         ("programme events shared", health.events_shared), ("events acknowledged", health.events_acknowledged),
         ("median hours to acknowledge", health.median_hours_to_acknowledge),
         ("protocols due for review", len(health.protocols_due)),

@@ -388,6 +388,10 @@ def test_emergency_access_is_time_limited_reasoned_and_logged(app, client, auth,
     with app.app_context():
         view = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "case.view")).one()
         assert view.purpose == "emergency access"
+        # The form names the agencies holding the case: each time it was shown is on record.
+        shown = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "case.emergency_access.form")).all()
+        assert [(e.case_ref, e.user_id, e.outcome) for e in shown] == [(reference, people["police"], "allowed")] * 3
         grant = db.session.scalars(select(EmergencyAccess)).one()
         grant.expires_at = grant.expires_at - timedelta(days=1)
         db.session.commit()

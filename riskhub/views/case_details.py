@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from riskhub import access, policy
+from riskhub import access, audit, policy
 from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.cases import ChildForm, ContactForm, EmergencyAccessForm, SurvivorForm
@@ -144,5 +144,8 @@ def emergency_access(reference: str) -> Page:
                   "success")
             return _back(case)
     agencies = sorted(i.agency.name for i in case.involvements)
+    # Which agencies hold a case can point to where she is (a refuge): naming them is on record.
+    audit.record("case.emergency_access.form", actor=audit.actor_for(current_user), object_type="case",
+                 object_id=case.id, case_ref=case.reference, purpose="agencies holding the case shown")
     return render_template("cases/emergency.html", case=case, form=form, agencies=agencies), \
         400 if form.errors else 200

@@ -102,16 +102,17 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
 def earlier_case_reference(case: Case, earlier: Referral) -> str | None:
     """The reference of the case an earlier referral of the same pair was made in, for a page
     about `case`: given and logged against that case if the user's agency is involved in it;
-    None where it is not, and the page says only that it was in another case."""
+    None where it is not, and the page gives only the earlier referral's date, "in another case".
+    Either way the page shows something of that case, so either way it is logged against it."""
     if earlier.case_id == case.id:
         return case.reference
     other = earlier.case
-    if not policy.may_view_case(current_viewer(), other.agency_ids):
-        return None
+    named = policy.may_view_case(current_viewer(), other.agency_ids)
     audit.record("case.repeat_of", actor=audit.actor_for(current_user), object_type="case",
-                 object_id=other.id, case_ref=other.reference, sections=(policy.SECTION_REFERRALS,),
-                 purpose=f"repeat in {case.reference}")
-    return other.reference
+                 object_id=other.id, case_ref=other.reference,
+                 sections=(policy.SECTION_REFERRALS,) if named else (),
+                 purpose=f"repeat in {case.reference}" if named else f"referral date only, repeat in {case.reference}")
+    return other.reference if named else None
 
 
 def earlier_cases_of_repeats(case: Case, referrals: Iterable[Referral]) -> dict[uuid.UUID, str | None]:

@@ -336,3 +336,40 @@ def test_a_number_of_only_spaces_is_asked_for_once(client: FlaskClient, auth: An
     html = unescape(response.get_data(as_text=True))
     assert response.status_code == 400 and errors_on(html) == ["slot_minutes"]
     assert "Enter the minutes per case" in html and "whole number" not in html and "5 to 60" not in html
+
+
+# Bodies no page sends ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["1", '"ab"', '{"email": 1, "password": "x"}', "[[1, 2, 3]]"])
+def test_a_json_body_is_not_read_as_a_form(client: FlaskClient, people: dict[str, Any], body: str) -> None:
+    """Sign-in (open to anyone) sent JSON instead of form fields: the form is missing, not a crash."""
+    token = csrf_token(client.get("/signin").get_data(as_text=True))
+    response = client.post("/signin", data=body, content_type="application/json", headers={"X-CSRFToken": token})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "Enter your email address" in page, page[:300]
+
+
+def test_a_file_part_is_not_read_as_a_field(app: Flask, client: FlaskClient, auth: Any,
+                                            people: dict[str, Any]) -> None:
+    import io
+
+    auth.login("admin@example.org")
+    token = csrf_token(client.get("/admin/agencies/new").get_data(as_text=True))
+    response = client.post("/admin/agencies/new", data={
+        "csrf_token": token, "kind": "police", "name": (io.BytesIO(b"Upload Agency"), "name.txt")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400 and "name" in errors_on(response.get_data(as_text=True))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Agency).where(Agency.name == "Upload Agency")) == 0
+
+
+def test_minutes_sent_as_json_are_refused_not_crashed(app: Flask, client: FlaskClient, auth: Any,
+                                                      people: dict[str, Any], make: Any) -> None:
+    w = world(app, client, auth, people, make)
+    item = start_and_confirm(app, client, w)
+    run = f"/meetings/{w['meeting']}/run?item={item}"
+    token = csrf_token(client.get(run).get_data(as_text=True))
+    response = client.post(f"/meetings/{w['meeting']}/run/{item}/minutes", data='{"minutes": {"a": 1}}',
+                           content_type="application/json", headers={"X-CSRFToken": token})
+    assert response.status_code in (400, 409), response.status_code

@@ -8,7 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import flash, g, has_request_context
+from flask import flash, g, has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import InputRequired, StopValidation, ValidationError
@@ -33,6 +33,15 @@ def page_has_errors() -> bool:
 
 class Form(FlaskForm):
     """The base of riskhub's forms: a field sent with a control character is an error beside it."""
+
+    class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            """A form reads the request's form fields only: a JSON body or a file part (which no
+            page sends) is not read as fields, so it is refused as missing input, never a 500."""
+            if (formdata is not None and not hasattr(formdata, "getlist") and has_request_context()
+                    and (request.files or request.is_json)):
+                return request.form if request.method in {"POST", "PUT", "PATCH", "DELETE"} else None
+            return super().wrap_formdata(form, formdata)  # type: ignore[misc]
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)

@@ -67,7 +67,8 @@ class AuditSearchForm(Form):
     date_to = StringField("To date", validators=[_date_check("To date")])
 
     def validate_case_ref(self, field: Field) -> None:
-        if field.data and not _REFERENCE.fullmatch(field.data.strip().upper()):
+        # Checked as it is searched for: upper case can be longer ("ß" becomes "SS").
+        if field.data and not (_REFERENCE.fullmatch(field.data.strip().upper()) and field.data.isascii()):
             raise ValidationError("Enter a case reference like RH-2026-0042")
 
     def validate_action(self, field: Field) -> None:

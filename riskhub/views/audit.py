@@ -124,8 +124,12 @@ def _filters(form: AuditSearchForm) -> search_ops.Filters | None:
         outcome=form.outcome.data or None, since=since, until=until)
 
 
+SEARCH_FIELDS = ("user", "agency", "case_ref", "action", "outcome", "date_from", "date_to")
+
+
 def _query_args(before: int | None = None) -> dict[str, Any]:
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "before" and v}
+    """The search's own filters, for its next-page and export links (nothing else that was sent)."""
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k in SEARCH_FIELDS and v}
     if before:
         args["before"] = before
     return args

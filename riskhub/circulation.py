@@ -94,6 +94,12 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
     try:
         with smtp_session() as smtp:
             for user in people:
+                try:
+                    message = plain_message(user.email or "", subject, body)
+                except ValueError:  # an address no mail can carry (a line break in it): that one is skipped
+                    audit.record(UNDELIVERED, actor=actor, object_type="user", object_id=user.id,
+                                 purpose=f"{purpose}; address not usable")
+                    continue
                 audit.record(ACTION, actor=actor, object_type="user", object_id=user.id, purpose=purpose)
                 if sent == 0:
                     for case in cases:
@@ -101,7 +107,7 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
                                      case_ref=case.reference, sections=(policy.SECTION_ASSESSMENTS,), purpose=purpose)
                 commit_recorded("agenda not sent")  # 503, and nothing sent, if the log cannot be written
                 try:
-                    smtp.send_message(plain_message(user.email or "", subject, body))
+                    smtp.send_message(message)
                 except SEND_ERRORS:
                     audit.record(UNDELIVERED, actor=actor, object_type="user", object_id=user.id, purpose=purpose)
                     commit_recorded("agenda not sent")

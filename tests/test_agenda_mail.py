@@ -55,6 +55,27 @@ def test_the_agenda_goes_to_every_practitioner_invited_with_no_survivor_details(
     assert all(e.user_id == people["chair"] for e in entries)
 
 
+def test_an_address_no_mail_can_carry_is_skipped_and_recorded_the_rest_are_sent(app, client, auth, people, make,
+                                                                                inbox):
+    """A stored address with a line break (from before addresses were checked) cannot be mailed:
+    that person is recorded as not reached, everyone else gets the agenda."""
+    from riskhub.models.accounts import User
+
+    w = world(app, client, auth, people, make)
+    with app.app_context():
+        user = db.session.get(User, people["police"])
+        user.email = "police@example.org\nBcc: someone@example.net"
+        db.session.commit()
+    response = post_form(client, f"/meetings/{w['meeting']}/agenda/send", {}, page=f"/meetings/{w['meeting']}")
+    assert response.status_code == 302
+    assert sorted(m["To"] for m in inbox.messages) == ["chair@example.org", "idva@example.org", "programme@example.org"]
+    with app.app_context():
+        [skipped] = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "agenda.undelivered")).all()
+        assert skipped.object_id == str(people["police"]) and skipped.purpose.endswith("address not usable")
+    assert str(people["police"]) not in {e.object_id for e in sent_entries(app)}
+
+
 def test_practitioners_cannot_send_the_agenda_and_the_attempt_is_logged(app, client, auth, people, make, inbox):
     w = world(app, client, auth, people, make)
     auth.logout()

@@ -102,3 +102,23 @@ def test_a_refused_recipient_is_recorded_as_undelivered_and_the_others_still_get
         # recorded before it was sent, and the refused one again as undelivered.
         assert refs("action.remind") == sorted([unnamed, named, unnamed])
         assert refs("action.remind.undelivered") == sorted([named, unnamed])
+
+
+def test_an_address_no_mail_can_carry_is_skipped_and_recorded(app, runner, people, make, inbox):
+    """A stored address with a line break (from before addresses were checked): that digest is
+    recorded as undelivered and the run goes on to the others."""
+    from riskhub.models.accounts import User
+
+    named = agree(app, people, make, "SECRET-PLAN-ALPHA", date.today() + timedelta(days=1), people["police"])
+    unnamed = agree(app, people, make, "SECRET-PLAN-BETA", date.today() + timedelta(days=2), None)
+    with app.app_context():
+        db.session.get(User, people["police"]).email = "police@example.org\nBcc: someone@example.net"
+        db.session.commit()
+    result = runner.invoke(args=["remind", "--days", "7"])
+    assert result.exit_code == 1, result.output
+    assert "Sent 1 reminder digest" in result.output and "Not delivered to 1" in result.output
+    assert [m["To"] for m in inbox.messages] == ["chair@example.org"]
+    with app.app_context():
+        undelivered = db.session.scalars(select(AccessLogEntry).where(
+            AccessLogEntry.action == "action.remind.undelivered")).all()
+        assert sorted(e.case_ref for e in undelivered) == sorted([named, unnamed])

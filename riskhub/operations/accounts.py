@@ -124,7 +124,8 @@ def create_user(
     `must_change_password`: the password they chose is for the first sign-in only."""
     email = normalise_email(email)
     name = " ".join(name.split())
-    if "@" not in email or len(email) > 254:
+    # No space, line break or other invisible character: mail cannot be addressed to it.
+    if "@" not in email or len(email) > 254 or not email.isprintable() or any(c.isspace() for c in email):
         raise OperationError("Enter an email address like name@example.org", "email")
     if not name:
         raise OperationError("Enter the person's name", "name")

@@ -223,6 +223,25 @@ def test_renaming_an_agency_to_another_agencys_name_is_refused(app: Flask, admin
                                   "active": "y"}, hidden=("version",)).status_code == 302
 
 
+def test_an_agency_on_cases_cannot_cross_between_survivor_and_perpetrator_side(
+        app: Flask, admin: FlaskClient, people: dict[str, Any], make: Any) -> None:
+    """Its staff's view of every case would change at once: refused, and nothing changes. Before it
+    works on any case (a kind chosen wrongly at setup) the change is allowed."""
+    make.case(people["idva"])  # the IDVA service now works on a case
+    url = f"/admin/agencies/{people['idva_agency']}/edit"
+    response = post_form(admin, url, {"name": "Riverside IDVA", "kind": "perpetrator_programme", "active": "y"},
+                         hidden=("version",))
+    assert_form_error(response, "kind", "cannot become or stop being a perpetrator programme")
+    with app.app_context():
+        assert db.session.get(Agency, people["idva_agency"]).kind == AgencyKind.SURVIVOR_SUPPORT
+    # Between two kinds on the same side, or for an agency with no cases, the change goes through.
+    assert post_form(admin, url, {"name": "Riverside IDVA", "kind": "housing", "active": "y"},
+                     hidden=("version",)).status_code == 302
+    fresh = make.agency("New Service", "survivor_support")
+    assert post_form(admin, f"/admin/agencies/{fresh}/edit", {"name": "New Service", "kind": "perpetrator_programme",
+                                                                "active": "y"}, hidden=("version",)).status_code == 302
+
+
 @pytest.mark.parametrize("taken", ["ÉBÈNE Women's Centre", "ébène women's centre", "E\u0301be\u0300ne Women's Centre"])
 def test_agency_names_differing_only_in_accented_letter_case_clash(app: Flask, admin: FlaskClient,
                                                                    people: dict[str, Any], taken: str) -> None:

@@ -18,8 +18,11 @@ from riskhub import audit
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, AgencyKind, Role, SignInThrottle, User, UserSession
 from riskhub.models.base import as_utc, field_cipher, utcnow
+from riskhub.models.cases import CaseAgency
+from riskhub.models.meetings import SafetyAction
 from riskhub.operations import OperationError, check_version
 from riskhub.passwords import hash_password, needs_rehash, password_problem, verify_password
+from riskhub.policy import is_perpetrator_facing
 
 SIGNIN_FAILED = "Email address or password not recognised"
 _FAILURE_WINDOW = timedelta(hours=1)
@@ -86,9 +89,20 @@ def update_agency(agency: Agency, *, name: str, kind: AgencyKind, active: bool, 
         raise OperationError("Enter the agency's name", "name")
     if agency_name_taken(name, other_than=agency.id):
         raise OperationError(AGENCY_NAME_TAKEN, "name")
+    if is_perpetrator_facing(AgencyKind(kind)) != is_perpetrator_facing(agency.kind) and _works_on_cases(agency):
+        raise OperationError(f"{agency.name} already works on cases, so it cannot become or stop being a "
+                             "perpetrator programme: what its staff may see would change on every one of them. "
+                             "Add a new agency instead", "kind")
     agency.name, agency.kind, agency.active = name, AgencyKind(kind), active
     _flush_agency()
     audit.record("admin.agency.update", actor=actor, object_type="agency", object_id=agency.id)
+
+
+def _works_on_cases(agency: Agency) -> bool:
+    """Whether the agency is involved in any case or owns any agreed action."""
+    return db.session.scalar(select(
+        select(CaseAgency.case_id).where(CaseAgency.agency_id == agency.id).exists()
+        | select(SafetyAction.id).where(SafetyAction.owner_agency_id == agency.id).exists())) or False
 
 
 # Users --------------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def test_new_users_cannot_join_an_inactive_agency(app: Flask, admin: FlaskClient
     assert ">County Police</option>" in offered and ">Riverside IDVA</option>" not in offered
     before = count(app, User)
     response = post_form(admin, "/admin/users/new", user_form(people))
-    assert_form_error(response, "agency", "Not a valid choice")
+    assert_form_error(response, "agency", "Agency: choose from the options shown on the page")
     assert count(app, User) == before
 
 
@@ -194,7 +194,7 @@ def test_new_users_cannot_join_an_inactive_agency(app: Flask, admin: FlaskClient
     ({"name": "    ", "kind": "police"}, "name", "Enter the agency's name"),
     ({"name": "x" * 201, "kind": "police"}, "name", "Agency name must be 200 characters or fewer"),
     ({"name": "Valley Health"}, "kind", "Choose the kind of agency"),
-    ({"name": "Valley Health", "kind": "secret_service"}, "kind", "Not a valid choice"),
+    ({"name": "Valley Health", "kind": "secret_service"}, "kind", "Kind of agency: choose from the options shown"),
     ({"name": "riverside IDVA", "kind": "police"}, "name", "An agency with this name already exists"),
     ({"name": " RIVERSIDE   idva ", "kind": "police"}, "name", "An agency with this name already exists"),
 ])
@@ -355,9 +355,9 @@ def test_admin_adds_a_user_with_roles(app: Flask, admin: FlaskClient, people: di
     ({"email": "priya shah@example.org"}, "email", "Enter an email address like name@example.org"),
     ({"email": "priya\u2028@example.org"}, "email", "Enter an email address like name@example.org"),
     ({"agency": ""}, "agency", "Choose the person's agency"),
-    ({"agency": str(uuid.UUID(int=7))}, "agency", "Not a valid choice"),
+    ({"agency": str(uuid.UUID(int=7))}, "agency", "Agency: choose from the options shown on the page"),
     ({"roles": []}, "roles", "Choose at least one role"),
-    ({"roles": ["superuser"]}, "roles", "not a valid choice"),
+    ({"roles": ["superuser"]}, "roles", "Roles: choose from the options shown on the page"),
     ({"password": ""}, "password", "Enter an initial password"),
     ({"password": "short-9"}, "password", "at least 12 characters"),
     ({"email": "IDVA@example.org "}, "email", "A user with this email address already exists"),
@@ -391,7 +391,7 @@ def test_admin_changes_roles(app: Flask, admin: FlaskClient, people: dict[str, A
 
 
 @pytest.mark.parametrize(("roles", "message"), [
-    ([], "Choose at least one role"), (["owner"], "not a valid choice")])
+    ([], "Choose at least one role"), (["owner"], "Roles: choose from the options shown on the page")])
 def test_bad_roles_are_refused(app: Flask, admin: FlaskClient, people: dict[str, Any], roles: list[str],
                                message: str) -> None:
     """No role, or an unknown one: 400 with the error linked to the roles group; roles unchanged."""

@@ -11,6 +11,7 @@ from typing import Any
 from flask import flash, g, has_request_context, request
 from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms.fields.choices import SelectFieldBase
 from wtforms.validators import InputRequired, StopValidation, ValidationError
 from wtforms.validators import Optional as _Optional
 
@@ -19,6 +20,9 @@ from riskhub.operations import OperationError
 # C0 controls and DEL, except tab, line feed and carriage return (a textarea's own). No one types
 # them; they come from pasting, and PostgreSQL cannot store NUL at all.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+_NOT_OFFERED = ("Not a valid choice.", "is not a valid choice for this field.", "are not valid choices for this field.")
 
 
 def note_form_errors() -> None:
@@ -46,6 +50,11 @@ class Form(FlaskForm):
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
+            if isinstance(field, SelectFieldBase) and field.errors:
+                # WTForms' own words ("Not a valid choice.", or the raw value sent) name neither the
+                # field nor what to do: a choice no longer offered is usually a page left open.
+                field.errors = [f"{field.label.text}: choose from the options shown on the page" if
+                                str(error).endswith(_NOT_OFFERED) else error for error in field.errors]
             if any(isinstance(value, str) and CONTROL_CHARACTERS.search(value) for value in field.raw_data or ()):
                 field.errors = [*field.errors, f"{field.label.text} contains an invisible control character: "
                                                "remove it and try again"]

@@ -27,6 +27,41 @@ pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
 WAIT = 20  # seconds: generous, only reached when a request is stuck behind another
 
 
+def race(app: Flask, decide: Any, first: tuple[Any, ...], second: tuple[Any, ...]) -> tuple[dict[Any, str], bool]:
+    """Run `decide(*first)` and hold its transaction open while `decide(*second)` starts; then let
+    the first commit. Each call's key (its second argument) maps to "recorded" or the refusal's
+    message; the flag says whether the second had to wait for the first."""
+    from riskhub.operations import OperationError
+
+    held, release = threading.Event(), threading.Event()
+    outcome: dict[Any, str] = {}
+
+    def run(args: tuple[Any, ...], hold: bool) -> None:
+        with app.app_context():
+            try:
+                decide(*args)
+                if hold:
+                    held.set()
+                    release.wait(WAIT)
+                db.session.commit()
+                outcome[args[1]] = "recorded"
+            except OperationError as refused:
+                db.session.rollback()
+                outcome[args[1]] = refused.message
+
+    one = threading.Thread(target=run, args=(first, True))
+    one.start()
+    assert held.wait(WAIT)
+    two = threading.Thread(target=run, args=(second, False))
+    two.start()
+    two.join(1)
+    waited = two.is_alive()  # behind the first one's row lock
+    release.set()
+    one.join(WAIT)
+    two.join(WAIT)
+    return outcome, waited
+
+
 def test_a_slow_request_does_not_hold_up_another_users_case_page(app: Flask, make: Factory,
                                                                  people: dict[str, Any]) -> None:
     reference = make.case(people["idva"], involve=(people["police_agency"],))
@@ -76,7 +111,6 @@ def test_two_auditors_deciding_on_one_emergency_access_at_once_record_one_decisi
     """The second auditor's decision waits for the first and is refused, not written over it."""
     from riskhub.models.accounts import User
     from riskhub.models.cases import EmergencyAccess
-    from riskhub.operations import OperationError
     from riskhub.operations.audit_reviews import review_emergency_access
     from riskhub.operations.cases import take_emergency_access
 
@@ -90,33 +124,11 @@ def test_two_auditors_deciding_on_one_emergency_access_at_once_record_one_decisi
                                       by=db.session.get(User, people["police"]))
         db.session.commit()
         grant_id = grant.id
-    held, release = threading.Event(), threading.Event()
-    outcome: dict[str, Any] = {}
+    def decide(user_id: Any, verdict: str) -> None:
+        review_emergency_access(db.session.get(EmergencyAccess, grant_id), verdict, f"Decided {verdict}",
+                                reviewer=db.session.get(User, user_id))
 
-    def decide(user_id: Any, verdict: str, hold: bool) -> None:
-        with app.app_context():
-            try:
-                review_emergency_access(db.session.get(EmergencyAccess, grant_id), verdict, f"Decided {verdict}",
-                                        reviewer=db.session.get(User, user_id))
-                if hold:
-                    held.set()
-                    release.wait(WAIT)
-                db.session.commit()
-                outcome[verdict] = "recorded"
-            except OperationError as refused:
-                db.session.rollback()
-                outcome[verdict] = refused.message
-
-    first = threading.Thread(target=decide, args=(people["auditor"], "justified", True))
-    first.start()
-    assert held.wait(WAIT)
-    second = threading.Thread(target=decide, args=(second_auditor, "not_justified", False))
-    second.start()
-    second.join(1)
-    waited = second.is_alive()  # behind the first decision's lock
-    release.set()
-    first.join(WAIT)
-    second.join(WAIT)
+    outcome, waited = race(app, decide, (people["auditor"], "justified"), (second_auditor, "not_justified"))
     assert waited
     assert outcome == {"justified": "recorded", "not_justified": "This emergency access has already been reviewed"}
     with app.app_context():
@@ -129,7 +141,6 @@ def test_two_workers_answering_one_risk_notice_at_once_record_one_answer(
     """The second partner-contact worker's answer waits for the first and is refused, not written over it."""
     from riskhub.models.accounts import User
     from riskhub.models.partnerships import RiskNotice
-    from riskhub.operations import OperationError
     from riskhub.operations.partner_contact import resolve_notice
 
     reference = enrolled_case(client, auth, people, make)
@@ -138,34 +149,11 @@ def test_two_workers_answering_one_risk_notice_at_once_record_one_answer(
     second_worker = make.user("idva2@example.org", people["idva_agency"])
     with app.app_context():
         notice_id = db.session.scalars(select(RiskNotice.id)).one()
-    held, release = threading.Event(), threading.Event()
-    outcome: dict[str, Any] = {}
+    def answer(user_id: Any, informed: bool) -> None:
+        resolve_notice(db.session.get(RiskNotice, notice_id), informed=informed,
+                       reason="" if informed else "Her phone was off all day", by=db.session.get(User, user_id))
 
-    def answer(user_id: Any, informed: bool, hold: bool) -> None:
-        with app.app_context():
-            try:
-                resolve_notice(db.session.get(RiskNotice, notice_id), informed=informed,
-                               reason="" if informed else "Her phone was off all day",
-                               by=db.session.get(User, user_id))
-                if hold:
-                    held.set()
-                    release.wait(WAIT)
-                db.session.commit()
-                outcome[informed] = "recorded"
-            except OperationError as refused:
-                db.session.rollback()
-                outcome[informed] = refused.message
-
-    first = threading.Thread(target=answer, args=(people["idva"], True, True))
-    first.start()
-    assert held.wait(WAIT)
-    second = threading.Thread(target=answer, args=(second_worker, False, False))
-    second.start()
-    second.join(1)
-    waited = second.is_alive()  # behind the first answer's lock
-    release.set()
-    first.join(WAIT)
-    second.join(WAIT)
+    outcome, waited = race(app, answer, (people["idva"], True), (second_worker, False))
     assert waited
     assert outcome == {True: "recorded", False: "This notice has already been dealt with"}
     with app.app_context():

@@ -62,6 +62,8 @@ def test_a_programme_auditor_sees_only_the_programme_staffs_entries(app, client,
     other_agency = client.get(f"/audit/search?agency={people['idva_agency']}")
     assert other_agency.status_code == 400 and "Choose an agency from the list" in other_agency.get_data(as_text=True)
 
+    # A case the programme is not in, and none of its staff opened: not even that it exists.
+    assert client.get(f"/audit/cases/{s['other']}").status_code == 404
     assert client.get(f"/audit/users/{people['idva']}").status_code == 403
     assert client.get(f"/audit/users/{people['programme']}").status_code == 200
     queue = client.get("/audit/reviews/emergency").get_data(as_text=True)

@@ -95,7 +95,7 @@ def grant_activity(grant: EmergencyAccess, reference: str) -> list[Entry]:
     c = AccessLogEntry.__table__.c
     rows = db.session.execute(
         entries().where(c.user_id == grant.user_id, c.case_ref == reference,
-                                  c.at >= grant.granted_at - timedelta(minutes=1), c.at <= grant.expires_at)
+                        c.at >= grant.granted_at - timedelta(minutes=1), c.at <= grant.expires_at)
         .order_by(c.seq).limit(500)).all()
     return with_names(rows)
 

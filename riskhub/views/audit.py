@@ -80,7 +80,12 @@ def index() -> str:
 def _scope_name() -> str | None:
     """The name of the agency an agency-scoped auditor reviews, for the pages to say so."""
     scope = search_ops.agency_scope()
-    return db.session.scalar(select(Agency.name).where(Agency.id == scope)) if scope else None
+    if scope is None:
+        return None
+    if "audit_scope_name" not in g:  # read once per request: the form and the page both use it
+        g.audit_scope_name = db.session.scalar(select(Agency.name).where(Agency.id == scope))
+    name: str | None = g.audit_scope_name
+    return name
 
 
 @bp.context_processor
@@ -187,6 +192,9 @@ def case_timeline(reference: str) -> Page:
     if len(reference) > 20:
         abort(404)
     case = db.session.scalar(select(Case).where(Case.reference == reference))
+    scope = search_ops.agency_scope()
+    if case is not None and scope is not None and scope not in case.agency_ids:
+        case = None  # which agencies hold a case not theirs (a refuge, say) is not for a programme's auditor
     page = search_ops.search(search_ops.Filters(case_ref=reference), _before())
     if case is None and not page.entries:
         abort(404)

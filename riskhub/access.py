@@ -49,10 +49,7 @@ def _load_user(token: str) -> User | None:
 
 def current_viewer() -> policy.Viewer:
     """The signed-in user as the policy sees them."""
-    user = current_user
-    return policy.Viewer(
-        user_id=user.id, agency_id=user.agency_id, agency_kind=user.agency.kind, roles=user.roles
-    )
+    return policy.viewer_of(current_user)
 
 
 def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Viewer:

@@ -9,9 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from riskhub.crypto import BLIND_INDEX, CASE_CONTENT, SURVIVOR_CONTACT
 from riskhub.models.accounts import AgencyKind, Role
+
+if TYPE_CHECKING:
+    from riskhub.models.accounts import User
 
 # Compartments of a case page; each view of one is named in the access log.
 SECTION_SUMMARY = "summary"
@@ -56,6 +60,11 @@ class Viewer:
         return is_perpetrator_facing(self.agency_kind)
 
 
+def viewer_of(user: "User") -> Viewer:
+    """The policy's view of a user account (its agency loaded or loadable)."""
+    return Viewer(user_id=user.id, agency_id=user.agency_id, agency_kind=user.agency.kind, roles=user.roles)
+
+
 def is_perpetrator_facing(kind: AgencyKind) -> bool:
     """Staff who work with the person causing harm: the firewall keeps survivor data from them."""
     return kind == AgencyKind.PERPETRATOR_PROGRAMME
@@ -70,6 +79,15 @@ def key_classes_for(viewer: Viewer) -> frozenset[str]:
 
 def may_administer(viewer: Viewer) -> bool:
     return Role.ADMIN in viewer.roles
+
+
+def may_take_cases_off_agenda(viewer: Viewer) -> bool:
+    """Taking a case off an agenda sends the survivor's referral back to the queue, and is refused
+    once anything has been recorded on it at the meeting, survivor-side minutes and actions
+    included. A perpetrator-facing chair is not asked to do it at all: a refusal that followed what
+    the survivor side had recorded would tell them that something they cannot see exists, so the
+    answer they get depends on who they are and nothing else."""
+    return Role.CHAIR in viewer.roles and not viewer.perpetrator_facing
 
 
 def may_see_referral_queue(viewer: Viewer) -> bool:

@@ -241,6 +241,39 @@ def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make
         assert item is not None and getattr(item, recorded) == "Long discussion of the new threat"
 
 
+def test_a_programme_chair_cannot_learn_of_survivor_only_minutes_from_a_refusal(app, client, auth, people, make):
+    """Survivor-side minutes are saved on one case and nothing on the other. A chair from the
+    perpetrator programme sees no Remove buttons, and a removal sent anyway is refused for both
+    cases in the same words, which name who they are, not what is recorded; both stay on."""
+    w = world(app, client, auth, people, make)
+    item_id = start_and_confirm(app, client, w)
+    run = f"/meetings/{w['meeting']}/run?item={item_id}"
+    assert post_form(client, f"/meetings/{w['meeting']}/run/{item_id}/minutes",
+                     {"minutes": "", "decisions": "", "informs_survivor": "", "survivor_minutes": "She is moving"},
+                     page=run, hidden=("version",)).status_code == 302
+    with app.app_context():
+        other_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["family"])))
+    auth.logout()
+    make.user("programme-chair@example.org", people["programme_agency"], ("chair", "practitioner"))
+    auth.login("programme-chair@example.org")
+    agenda = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    assert f"Move {w['adult']} up" in agenda and "Remove " not in agenda
+    assert "taken off an agenda by a chair from an agency that is not a perpetrator programme" in agenda
+    answers = []
+    for item, reference in ((item_id, w["adult"]), (other_id, w["family"])):
+        refused = client.post(f"/meetings/{w['meeting']}/items/{item}/remove", data={"csrf_token": csrf_token(agenda)},
+                              follow_redirects=True)
+        assert refused.status_code == 200
+        text = html.unescape(refused.get_data(as_text=True))
+        assert "ask one of them to do it" in text and "Minutes or actions" not in text
+        answers.append(re.search(r'<div class="notification[^"]*".*?</div>', text, re.S).group(0))
+    assert answers[0] == answers[1]
+    with app.app_context():
+        assert db.session.get(AgendaItem, item_id) is not None and db.session.get(AgendaItem, other_id) is not None
+        denied = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.denied")).all()
+        assert len(denied) == 2 and all(e.outcome == "denied" for e in denied)
+
+
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):
     w = world(app, client, auth, people, make)
     assert "High / None" in client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)

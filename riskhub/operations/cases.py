@@ -144,7 +144,7 @@ def create_case(
     audit.record("case.create", actor=audit.actor_for(creator), object_type="case",
                  object_id=case.id, case_ref=case.reference,
                  sections=("summary", "people", "survivor_contact"))
-    side = policy.worker_side_for(_viewer_of(creator))
+    side = policy.worker_side_for(policy.viewer_of(creator))
     if side is not None:
         assign_worker(case, creator, WorkerSide(side), by=creator)
     return case
@@ -152,10 +152,6 @@ def create_case(
 
 def _profile_dict(profile: Any) -> dict[str, Any]:
     return {k: v for k, v in profile.__dict__.items() if v not in ("", None, False)}
-
-
-def _viewer_of(user: User) -> policy.Viewer:
-    return policy.Viewer(user_id=user.id, agency_id=user.agency_id, agency_kind=user.agency.kind, roles=user.roles)
 
 
 def find_people(given_name: str, family_name: str, date_of_birth: date | None) -> list[Person]:

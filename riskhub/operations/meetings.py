@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from riskhub import audit
+from riskhub import audit, policy
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.base import as_utc, utcnow
@@ -186,9 +186,15 @@ def propose_agenda(meeting: Meeting, *, by: User) -> list[AgendaItem]:
             if not any(i.case_id == r.case_id for i in meeting.items) and not _on_open_agenda(r.case_id)]
 
 
+NOT_FOR_PROGRAMME_CHAIRS = ("Cases are taken off an agenda by a chair from an agency that is not a perpetrator "
+                            "programme: ask one of them to do it")
+
+
 def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
     """Take a case off the agenda; its referral goes back to the queue."""
     ensure_open(meeting)
+    if not policy.may_take_cases_off_agenda(policy.viewer_of(by)):
+        raise OperationError(NOT_FOR_PROGRAMME_CHAIRS)
     if item.kind != ItemKind.CASE:
         raise OperationError("The actions review and other business stay on every agenda")
     if item.heard_at is not None:

@@ -120,6 +120,7 @@ def _show_page(meeting: Meeting, add_form: AddCaseForm | None = None) -> str:
     return commit_then_render(
         "meetings/show.html", meeting=meeting, slots=slots, levels=levels,
         overrun=ops.overrun_minutes(meeting, slots), may_chair=policy.may_schedule_meetings(viewer),
+        may_remove=policy.may_take_cases_off_agenda(viewer),
         add_form=add_form, confirm_form=ConfirmForm(), agencies=ops.invited_agencies(meeting),
         confirmed=run_ops.has_confirmed(meeting, current_user), agenda_sent=circulation.last_sent(meeting),
     )
@@ -218,6 +219,12 @@ def _changed_since_shown(item: AgendaItem) -> bool:
 def remove_item(reference: str, item_id: uuid.UUID) -> Response:
     meeting = load_meeting(reference)
     chair_only(meeting, "agenda.denied")
+    if not policy.may_take_cases_off_agenda(access.current_viewer()):
+        # Refused before anything about the entry is looked at: see the policy.
+        audit.record("agenda.denied", actor=audit.actor_for(current_user), outcome=audit.DENIED,
+                     object_type="meeting", object_id=meeting.id, purpose="remove a case")
+        flash(ops.NOT_FOR_PROGRAMME_CHAIRS, "error")
+        return _back(meeting)
     if ConfirmForm().validate_on_submit():
         if db.session.get(AgendaItem, item_id) is None:  # the button sent twice, or by two chairs
             flash(NO_LONGER_ON_AGENDA, "error")

@@ -186,6 +186,7 @@ def propose_agenda(meeting: Meeting, *, by: User) -> list[AgendaItem]:
             if not any(i.case_id == r.case_id for i in meeting.items) and not _on_open_agenda(r.case_id)]
 
 
+NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been taken off."
 NOT_FOR_PROGRAMME_CHAIRS = ("Cases are taken off an agenda by a chair from an agency that is not a perpetrator "
                             "programme: ask one of them to do it")
 
@@ -197,6 +198,11 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
         raise OperationError(NOT_FOR_PROGRAMME_CHAIRS)
     if item.kind != ItemKind.CASE:
         raise OperationError("The actions review and other business stay on every agenda")
+    # Two chairs pressing Remove at once: the second waits here for the first to commit, then
+    # finds the entry gone (or reads what was saved on it meanwhile) instead of acting on its copy.
+    if db.session.scalar(select(AgendaItem).where(AgendaItem.id == item.id).with_for_update(of=AgendaItem)
+                         .execution_options(populate_existing=True)) is None:
+        raise OperationError(NO_LONGER_ON_AGENDA)
     if item.heard_at is not None:
         raise OperationError("A case already heard stays on the record")
     recorded = any(v is not None for v in (item.minutes_enc, item.survivor_minutes_enc, item.decisions_enc,

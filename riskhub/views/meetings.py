@@ -202,9 +202,6 @@ def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
     return item
 
 
-NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been taken off."
-
-
 def _changed_since_shown(item: AgendaItem) -> bool:
     """The agenda's Move and Remove buttons carry the item's version as shown: if another chair
     moved it, or minutes were saved on it, since then, nothing is done and the chair is told."""
@@ -227,7 +224,7 @@ def remove_item(reference: str, item_id: uuid.UUID) -> Response:
         return _back(meeting)
     if ConfirmForm().validate_on_submit():
         if db.session.get(AgendaItem, item_id) is None:  # the button sent twice, or by two chairs
-            flash(NO_LONGER_ON_AGENDA, "error")
+            flash(ops.NO_LONGER_ON_AGENDA, "error")
             return _back(meeting)
         item = _item(meeting, item_id)
         if _changed_since_shown(item):

@@ -1,4 +1,4 @@
-"""Two chairs pressing Remove on the same agenda entry at the same moment take it off once.
+"""Two chairs changing one agenda entry at the same moment: it changes once, and the other is told.
 
 PostgreSQL only: SQLite serialises every write transaction, so there the second request simply
 runs after the first and is told the case is no longer on the agenda (tests/test_meetings.py).
@@ -6,8 +6,10 @@ runs after the first and is told the case is no longer on the agenda (tests/test
 
 from __future__ import annotations
 
+import html
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ from riskhub.models.cases import Case
 from riskhub.models.meetings import AgendaItem
 from riskhub.models.referrals import Referral
 from tests.conftest import BACKEND, AuthActions, Factory, csrf_token
-from tests.test_meetings import button_action, world
+from tests.test_meetings import SOON, button_action, schedule, world
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="SQLite serialises every write transaction; this is PostgreSQL's behaviour")
@@ -78,3 +80,56 @@ def test_two_chairs_removing_one_case_at_once_take_it_off_once(app: Flask, clien
         assert referral.status.value == "waiting"
         removals = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.remove")).all()
         assert [e.case_ref for e in removals] == [w["adult"]]
+
+
+def test_two_chairs_adding_one_case_to_two_agendas_at_once_put_it_on_one(app: Flask, client: Any, auth: AuthActions,
+                                                                         make: Factory, people: dict[str, Any]) -> None:
+    """A waiting case is added by one chair to this meeting and by another to the next, at the same
+    moment: it goes on one agenda, the other chair is told where it is, and its referral is
+    scheduled once."""
+    w = world(app, client, auth, people, make)
+    page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    assert client.post(button_action(page, f"Remove {w['adult']}"), data={"csrf_token": csrf_token(page)}).status_code == 302
+    later = schedule(client, [people["idva_agency"], people["police_agency"]],
+                     date=(SOON + timedelta(days=14)).isoformat())
+    next_meeting = later.headers["Location"].rsplit("/", 1)[-1]
+    make.user("chair2@example.org", people["police_agency"], ("chair", "practitioner"))
+    other = app.test_client()
+    AuthActions(other).login("chair2@example.org")
+    with app.app_context():
+        referral_id = db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == w["adult"])))
+    forms = [(client, w["meeting"], client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)),
+             (other, next_meeting, other.get(f"/meetings/{next_meeting}").get_data(as_text=True))]
+    answers: dict[str, Any] = {}
+
+    def add(chair: Any, meeting: str, shown: str) -> None:
+        answers[meeting] = chair.post(f"/meetings/{meeting}/items", data={
+            "csrf_token": csrf_token(shown), "referral": str(referral_id)})
+
+    with app.app_context(), db.engine.connect() as holder:
+        transaction = holder.begin()
+        holder.execute(text("SELECT id FROM referrals WHERE id = :id FOR UPDATE"), {"id": referral_id})
+        threads = [threading.Thread(target=add, args=form) for form in forms]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + WAIT
+        while waiting_on_locks(app) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        both_waited = waiting_on_locks(app) >= 2
+        transaction.commit()
+    for thread in threads:
+        thread.join(WAIT)
+    assert both_waited, "the two additions did not meet at the referral"
+
+    assert [answers[m].status_code for _, m, _ in forms] == [302, 302]
+    told = [html.unescape(chair.get(f"/meetings/{m}").get_data(as_text=True)) for chair, m, _ in forms]
+    added = [f"{w['adult']} added to the agenda" in t for t in told]
+    refused = [f"{w['adult']} is already on another meeting's agenda" in t for t in told]
+    assert sorted(added) == [False, True] and refused == [not a for a in added]
+    with app.app_context():
+        items = db.session.scalars(select(AgendaItem).where(AgendaItem.case.has(Case.reference == w["adult"]))).all()
+        assert len(items) == 1
+        assert db.session.get(Referral, referral_id).status.value == "scheduled"
+        additions = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.add",
+                                                                    AccessLogEntry.case_ref == w["adult"])).all()
+        assert len(additions) == 2  # the first proposal's, and this one's

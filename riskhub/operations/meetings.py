@@ -150,20 +150,26 @@ def _renumber(meeting: Meeting) -> None:
     meeting.items.sort(key=lambda i: i.position)
 
 
-def _on_open_agenda(case_id: uuid.UUID) -> bool:
+def _open_agenda_of(case_id: uuid.UUID) -> uuid.UUID | None:
+    """The meeting whose open agenda has the case waiting to be heard, if any."""
     return db.session.scalar(
-        select(AgendaItem.id).join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        select(AgendaItem.meeting_id).join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .where(AgendaItem.case_id == case_id, Meeting.status != MeetingStatus.CLOSED,
                AgendaItem.heard_at.is_(None)).limit(1)
-    ) is not None
+    )
 
 
 def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
     """Put a referred case on the agenda, in its default group, at the end of that group."""
     ensure_open(meeting)
-    if any(i.case_id == referral.case_id for i in meeting.items):
+    # Two chairs adding the same referral at once (to one agenda or two): the second waits here
+    # for the first to commit, then sees the case on its agenda and is refused.
+    db.session.scalar(select(Referral).where(Referral.id == referral.id).with_for_update(of=Referral)
+                      .execution_options(populate_existing=True))
+    on_agenda = _open_agenda_of(referral.case_id)
+    if on_agenda == meeting.id or any(i.case_id == referral.case_id for i in meeting.items):
         raise OperationError(f"{referral.case.reference} is already on this agenda", "referral")
-    if _on_open_agenda(referral.case_id):
+    if on_agenda is not None:
         raise OperationError(f"{referral.case.reference} is already on another meeting's agenda", "referral")
     group = agenda_group_for(referral.case, meeting)
     item = AgendaItem(kind=ItemKind.CASE, agenda_group=group, position=len(meeting.items) + 1000,
@@ -178,12 +184,19 @@ def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
 
 
 def propose_agenda(meeting: Meeting, *, by: User) -> list[AgendaItem]:
-    """Add every waiting referral that is on no other agenda, oldest first."""
+    """Add every waiting referral that is on no other agenda, oldest first (one put on an agenda
+    by another chair meanwhile is passed over: `add_case` refuses it before writing anything)."""
+    ensure_open(meeting)
     waiting = db.session.scalars(
         select(Referral).where(Referral.status == ReferralStatus.WAITING).order_by(Referral.referred_at)
-    )
-    return [add_case(meeting, r, by=by) for r in waiting
-            if not any(i.case_id == r.case_id for i in meeting.items) and not _on_open_agenda(r.case_id)]
+    ).all()
+    added = []
+    for referral in waiting:
+        try:
+            added.append(add_case(meeting, referral, by=by))
+        except OperationError:
+            continue
+    return added
 
 
 NO_LONGER_ON_AGENDA = "This case is no longer on the agenda: it has already been taken off."

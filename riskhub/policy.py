@@ -60,7 +60,7 @@ class Viewer:
         return is_perpetrator_facing(self.agency_kind)
 
 
-def viewer_of(user: "User") -> Viewer:
+def viewer_of(user: User) -> Viewer:
     """The policy's view of a user account (its agency loaded or loadable)."""
     return Viewer(user_id=user.id, agency_id=user.agency_id, agency_kind=user.agency.kind, roles=user.roles)
 

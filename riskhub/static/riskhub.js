@@ -218,7 +218,10 @@
 
     var signOutForm = document.querySelector("form[data-sign-out]");
     if (signOutForm) {
-      signOutForm.addEventListener("submit", function () { ended = true; store(SIGNED_OUT, String(Date.now())); });
+      // This tab stops its own warnings; the others hear of it from the page the server answers
+      // with once the session has ended (below), not before: a sign-out that never reached the
+      // server leaves them as they are.
+      signOutForm.addEventListener("submit", function () { ended = true; });
     }
     function signedOutSince() { return !ended && stored(SIGNED_OUT) >= loaded; }
     window.addEventListener("storage", function (event) {
@@ -247,5 +250,15 @@
     }
     check();
     window.setInterval(check, 5000);
+  });
+})();
+
+/* The page shown after a sign-out tells the browser's other riskhub tabs, which hide their
+   contents (see the sign-out warning above). */
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.querySelector("[data-signed-out]")) { return; }
+    try { window.localStorage.setItem("riskhub-signed-out", String(Date.now())); } catch (e) { /* storage off */ }
   });
 })();

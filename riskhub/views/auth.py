@@ -51,7 +51,8 @@ def sign_in() -> str | Response | tuple[str, int]:
         login_user(user)
         return redirect(target)
     status = 400 if form.errors else 200
-    return render_template("auth/sign_in.html", form=form), status
+    # Only once the server has ended the session do other tabs hide what they show.
+    return render_template("auth/sign_in.html", form=form, signed_out=session.pop("signed_out", False)), status
 
 
 @bp.route("/signout", methods=["POST"])
@@ -64,6 +65,7 @@ def sign_out() -> Response:
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
+    session["signed_out"] = True  # the next page tells the browser's other riskhub tabs (once)
     return redirect(url_for("auth.sign_in"))
 
 

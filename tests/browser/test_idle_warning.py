@@ -137,6 +137,34 @@ def test_signing_out_in_one_tab_hides_the_case_in_another(server: str, page: Any
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to riskhub")
 
 
+def test_a_sign_out_that_never_reached_riskhub_hides_nothing_in_another_tab(server: str, page: Any, app: Any,
+                                                                          people: dict[str, Any], make: Any) -> None:
+    """Signing out in one tab while the connection is down: the session is still live, so the
+    other tab keeps showing the case rather than claiming a sign-out that did not happen; once the
+    sign-out does reach riskhub, the other tab hides the case."""
+    expect = playwright_api.expect
+    reference = make.case(people["idva"])
+    sign_in(page, server, "idva@example.org")
+    page.goto(f"{server}/cases/{reference}")
+    heading = page.get_by_role("heading", level=1)
+    other = page.context.new_page()
+    other.goto(f"{server}/")
+    other.route("**/signout", lambda route: route.abort("connectionfailed"))
+    other.get_by_role("button", name="Sign out").click()
+    other.wait_for_timeout(1000)
+    expect(page.get_by_role("alertdialog")).to_be_hidden()
+    expect(heading).to_be_visible()
+    expect(heading).to_contain_text(reference)
+    assert [r.ended_at for r in session_rows(app, people["idva"])] == [None]
+    other.unroute("**/signout")
+    other.goto(f"{server}/")
+    other.get_by_role("button", name="Sign out").click()
+    expect(other.get_by_role("heading", level=1)).to_have_text("Sign in to riskhub")
+    expect(page.get_by_role("alertdialog", name="You have signed out")).to_be_visible()
+    expect(heading).to_be_hidden()
+    assert [r.ended_at is not None for r in session_rows(app, people["idva"])] == [True]
+
+
 def test_a_tab_asks_the_server_before_saying_the_session_is_over(server: str, page: Any, app: Any,
                                                                 people: dict[str, Any]) -> None:
     """A tab whose own clock says the session is over first asks the server: used meanwhile

@@ -28,7 +28,8 @@ from riskhub.operations.meeting_run import has_confirmed
 
 class CaseNotShared(Forbidden):
     """403 for a case the user's agency is not involved in: they may learn only that it exists,
-    which agencies hold it, and that emergency access can be requested."""
+    which agencies hold it (where the policy allows: `agencies` is empty otherwise), and that
+    emergency access can be requested."""
 
     def __init__(self, reference: str, agencies: list[str], may_request_emergency: bool) -> None:
         super().__init__()
@@ -86,7 +87,8 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
     if not policy.may_view_case(viewer, case.agency_ids, emergency_access=grant is not None):
         audit.record(action, actor=actor, outcome=audit.DENIED, object_type="case",
                      object_id=case.id, case_ref=case.reference)
-        raise CaseNotShared(case.reference, sorted(i.agency.name for i in case.involvements),
+        raise CaseNotShared(case.reference, sorted(i.agency.name for i in case.involvements)
+                            if policy.may_see_holding_agencies(viewer) else [],
                             policy.may_take_emergency_access(viewer, case.agency_ids))
     if permission is not None:
         may_in_case(permission[0], case, permission[1])

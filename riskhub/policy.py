@@ -90,6 +90,14 @@ def may_take_cases_off_agenda(viewer: Viewer) -> bool:
     return Role.CHAIR in viewer.roles and not viewer.perpetrator_facing
 
 
+def may_see_holding_agencies(viewer: Viewer) -> bool:
+    """Whether someone told that a case exists (a duplicate check, a case not shared with them)
+    is also told which agencies hold it. A perpetrator-facing user is not: that a refuge, an IDVA
+    service or a housing team holds her case says where she is or where she went for help; they
+    are sent to the meeting's chair instead."""
+    return not viewer.perpetrator_facing
+
+
 def may_see_referral_queue(viewer: Viewer) -> bool:
     return Role.CHAIR in viewer.roles
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -206,6 +206,25 @@ def test_review_queues_show_outsiders_denied_and_bulk_access(app, client, auth, 
     bulk = client.get("/audit/reviews/bulk").get_data(as_text=True)
     assert re.search(r"Idva</a></td><td>Riverside IDVA</td><td>3</td>", bulk)
     assert "Police</a>" not in bulk
+
+
+def test_a_programmes_duplicate_checks_are_for_review_and_others_are_not(app, client, auth, people, make):
+    """Typing her name and date of birth into "Start a new case" asks whether she is known: from a
+    perpetrator programme that is in the outsiders queue (and counts towards bulk access); from a
+    survivor-side or police worker it is the ordinary check before opening a case."""
+    from tests.test_cases import new_case_form
+
+    reference = make.case(people["idva"], survivor=("Zoë", "O'Brien-Nakamura", date(1990, 5, 17)))
+    for who in ("programme@example.org", "police@example.org"):
+        auth.login(who)
+        assert post_form(client, "/cases/new", new_case_form()).status_code == 400  # warned, nothing stored
+        auth.logout()
+    with app.app_context():
+        checks = entries(app, "case.duplicate_check")
+        assert sorted(e.agency_id == people["programme_agency"] for e in checks) == [False, True]
+    auth.login("auditor@example.org")
+    outsiders = client.get("/audit/reviews/outsiders").get_data(as_text=True)
+    assert reference in outsiders and "Programme</a>" in outsiders and "Police</a>" not in outsiders
 
 
 def _last(weekday: int, hour: int) -> datetime:

@@ -152,3 +152,33 @@ def test_survivor_side_sees_programme_events_but_programme_never_sees_survivor_n
     auth.login("idva@example.org")
     html = client.get(f"/cases/{reference}").get_data(as_text=True)
     assert SENTINELS["confidential_note"] in html and "Programme note" in html
+
+
+def test_a_programme_is_told_a_case_exists_but_not_which_agencies_hold_it(app, client, auth, people, make):
+    """A refuge, an IDVA service or a housing team holding her case says where she is or went for
+    help: a programme worker's duplicate check, the page for a case not shared with them and the
+    emergency access form give the reference and send them to the chair, naming no agency. Staff
+    of other agencies are still told who holds it."""
+    from tests.test_cases import new_case_form
+
+    refuge = make.agency("Northgate Refuge", "survivor_support")
+    make.user("refuge@example.org", refuge)
+    reference = make.case(people["idva"], survivor=("Zoë", "O'Brien-Nakamura", date(1990, 5, 17)), involve=(refuge,))
+    auth.login("programme@example.org")
+    checked = post_form(client, "/cases/new", new_case_form())
+    assert checked.status_code == 400
+    warned = unescape(checked.get_data(as_text=True))
+    assert reference in warned and "Ask the chair of your joint risk meeting" in warned
+    not_shared = client.get(f"/cases/{reference}")
+    assert not_shared.status_code == 403
+    emergency = client.get(f"/cases/{reference}/emergency-access")
+    assert emergency.status_code == 200
+    for page in (warned, unescape(not_shared.get_data(as_text=True)), unescape(emergency.get_data(as_text=True))):
+        assert "Northgate Refuge" not in page and "Riverside IDVA" not in page
+        assert "chair of your joint risk meeting" in page
+    auth.logout()
+    auth.login("police@example.org")
+    police_view = unescape(client.get(f"/cases/{reference}").get_data(as_text=True))
+    assert "held by: Northgate Refuge, Riverside IDVA" in police_view
+    police_check = unescape(post_form(client, "/cases/new", new_case_form()).get_data(as_text=True))
+    assert f"{reference}: held by Northgate Refuge, Riverside IDVA" in police_check

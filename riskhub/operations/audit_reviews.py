@@ -12,11 +12,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
 from riskhub import audit
 from riskhub.extensions import db
-from riskhub.models.accounts import User
+from riskhub.models.accounts import Agency, AgencyKind, User
 from riskhub.models.audit import AccessLogEntry, AuditChainHead, AuditCheckpoint
 from riskhub.models.base import as_utc, utcnow
 from riskhub.models.cases import Case, CaseAgency, EmergencyAccess
@@ -39,6 +39,15 @@ NOT_JUSTIFIED = "not_justified"
 SCAN_BUDGET = 20_000  # entries one page of a Python-filtered queue may read before it stops
 # Looking at a case's existence (the duplicate check) is not access to its content.
 NOT_CASE_CONTENT = ("case.duplicate_check",)
+
+
+def reviewed_actions() -> ColumnElement[bool]:
+    """Which entries the outsiders and bulk-access queues weigh: access to case content, and a
+    perpetrator programme's duplicate checks too, since typing her name and date of birth there
+    asks whether she is known to the meeting."""
+    c = AccessLogEntry.__table__.c
+    programmes = select(Agency.id).where(Agency.kind == AgencyKind.PERPETRATOR_PROGRAMME)
+    return or_(c.action.not_in(NOT_CASE_CONTENT), c.agency_id.in_(programmes))
 
 
 def review_since() -> datetime:
@@ -118,7 +127,7 @@ def outsiders(before: int | None) -> Page:
                                                 CaseAgency.agency_id == c.agency_id).exists()
     query = (entries().join(Case.__table__, Case.reference == c.case_ref)
              .where(c.outcome.in_((audit.ALLOWED, audit.FAILED)), c.agency_id.is_not(None), c.at >= review_since(),
-                    c.action.not_in(NOT_CASE_CONTENT), ~involved))
+                    reviewed_actions(), ~involved))
     if before:
         query = query.where(c.seq < before)
     return page_of(query.order_by(c.seq.desc()))
@@ -188,7 +197,7 @@ def bulk_access() -> list[BulkAccess]:
     rows = db.session.execute(
         in_scope(select(c.user_id, c.agency_id, c.case_ref, c.at))
         .where(c.case_ref.is_not(None), c.user_id.is_not(None), c.outcome.in_((audit.ALLOWED, audit.FAILED)),
-               c.at >= review_since(), c.action.not_in(NOT_CASE_CONTENT))
+               c.at >= review_since(), reviewed_actions())
         .order_by(c.seq).execution_options(yield_per=5000))
     recent: dict[uuid.UUID, deque[tuple[datetime, str]]] = {}
     worst: dict[uuid.UUID, tuple[int, datetime, datetime, Any]] = {}

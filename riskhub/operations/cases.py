@@ -51,7 +51,8 @@ class ContactDetails:
 
 @dataclass(frozen=True)
 class PossibleDuplicate:
-    """What a user outside a case may learn: that it exists and which agencies hold it."""
+    """What a user outside a case may learn: that it exists and, where the policy allows, which
+    agencies hold it (empty otherwise)."""
 
     reference: str
     agencies: tuple[str, ...]
@@ -162,15 +163,16 @@ def find_people(given_name: str, family_name: str, date_of_birth: date | None) -
     return [p for p in found if p.own_identity_key() == wanted]
 
 
-def possible_duplicates(details: PersonDetails) -> list[PossibleDuplicate]:
-    """Existing cases with this person in them, described only by reference and agencies."""
+def possible_duplicates(details: PersonDetails, *, name_agencies: bool) -> list[PossibleDuplicate]:
+    """Existing cases with this person in them, described only by reference and, if
+    `name_agencies` (`policy.may_see_holding_agencies`), the agencies holding them."""
     cases = {p.case_id: p.case for p in find_people(details.given_name, details.family_name, details.date_of_birth)}
     results = []
     for case in sorted(cases.values(), key=lambda c: c.reference):
         agencies = db.session.scalars(
             select(Agency.name).join(CaseAgency, CaseAgency.agency_id == Agency.id)
             .where(CaseAgency.case_id == case.id).order_by(Agency.name)
-        )
+        ) if name_agencies else ()
         results.append(PossibleDuplicate(case.reference, tuple(agencies)))
     return results
 

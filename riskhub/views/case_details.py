@@ -143,9 +143,11 @@ def emergency_access(reference: str) -> Page:
             flash(f"Emergency access granted until {grant.expires_at:%H:%M} UTC. An auditor will review it.",
                   "success")
             return _back(case)
-    agencies = sorted(i.agency.name for i in case.involvements)
+    named = policy.may_see_holding_agencies(access.current_viewer())
+    agencies = sorted(i.agency.name for i in case.involvements) if named else []
     # Which agencies hold a case can point to where she is (a refuge): naming them is on record.
     audit.record("case.emergency_access.form", actor=audit.actor_for(current_user), object_type="case",
-                 object_id=case.id, case_ref=case.reference, purpose="agencies holding the case shown")
+                 object_id=case.id, case_ref=case.reference,
+                 purpose="agencies holding the case shown" if named else "form shown, agencies not named")
     return render_template("cases/emergency.html", case=case, form=form, agencies=agencies), \
         400 if form.errors else 200

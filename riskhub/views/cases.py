@@ -95,7 +95,7 @@ def new() -> Page:
         except submissions.AlreadySubmitted as error:
             return show_already_submitted(error, url_for("cases.index"))
         survivor = _details(form, "survivor")
-        duplicates = case_ops.possible_duplicates(survivor)
+        duplicates = case_ops.possible_duplicates(survivor, name_agencies=policy.may_see_holding_agencies(viewer))
         for found in duplicates:
             audit.record("case.duplicate_check", actor=audit.actor_for(current_user),
                          object_type="case", case_ref=found.reference, sections=("existence",))

@@ -70,7 +70,8 @@ def _hear(world: World, item: Any, chair: User, per_item: float) -> None:
     rng, case = world.rng, item.case
     meeting_run.save_minutes(item, minutes="Risk discussed; agencies shared what they hold.",
                              decisions="Actions agreed as listed.", informs_survivor="IDVA", version=item.version,
-                             by=chair, survivor_minutes="She wants contact through the IDVA only.")
+                             by=chair, survivor_minutes="She wants contact through the IDVA only.",
+                             survivor_version=item.survivor_minutes_version)
     owners = sorted(case.agency_ids, key=str)
     for _ in range(int(per_item) + (rng.random() < per_item % 1)):
         agency_id = rng.choice(owners)

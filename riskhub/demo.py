@@ -139,7 +139,8 @@ def _demo_meetings(users: dict[str, User], agencies: dict[str, Agency]) -> None:
     meeting_run.save_minutes(first, minutes="Risk rising since separation; he has been seen near her work.",
                              decisions="Police to flag the address; IDVA to review the safety plan.",
                              informs_survivor="IDVA", version=first.version, by=chair,
-                             survivor_minutes="She plans to move to her sister's in the new year.")
+                             survivor_minutes="She plans to move to her sister's in the new year.",
+                             survivor_version=first.survivor_minutes_version)
     overdue = actions.agree_action(first, actions.ActionPlan(
         "Flag the address for an urgent response", police.agency_id, police.id, start.date()), by=chair)
     actions.agree_action(first, actions.ActionPlan(

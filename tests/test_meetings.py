@@ -16,7 +16,7 @@ from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting, MinutesDistribution, SafetyAction
 from riskhub.models.referrals import Referral
-from tests.conftest import AuthActions, csrf_token, post_form
+from tests.conftest import AuthActions, csrf_token, hidden_value, post_form
 from tests.test_cases import survivor_answers
 
 SOON = date.today() + timedelta(days=7)
@@ -250,7 +250,7 @@ def test_a_programme_chair_cannot_learn_of_survivor_only_minutes_from_a_refusal(
     run = f"/meetings/{w['meeting']}/run?item={item_id}"
     assert post_form(client, f"/meetings/{w['meeting']}/run/{item_id}/minutes",
                      {"minutes": "", "decisions": "", "informs_survivor": "", "survivor_minutes": "She is moving"},
-                     page=run, hidden=("version",)).status_code == 302
+                     page=run, hidden=("version", "survivor_version")).status_code == 302
     with app.app_context():
         other_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["family"])))
     auth.logout()
@@ -272,6 +272,44 @@ def test_a_programme_chair_cannot_learn_of_survivor_only_minutes_from_a_refusal(
         assert db.session.get(AgendaItem, item_id) is not None and db.session.get(AgendaItem, other_id) is not None
         denied = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.denied")).all()
         assert len(denied) == 2 and all(e.outcome == "denied" for e in denied)
+
+
+def test_saving_survivor_side_minutes_changes_nothing_a_programme_chair_can_see(app, client, auth, people, make):
+    """The survivor-side part has a version of its own: saving only it leaves the entry's version,
+    which a programme chair's minutes form and agenda buttons carry, as it was, so their save
+    from the page shown before goes through and keeps her part. Two survivor-side copies of that
+    part still never overwrite each other."""
+    w = world(app, client, auth, people, make)
+    item_id = start_and_confirm(app, client, w)
+    meeting = w["meeting"]
+    run = f"/meetings/{meeting}/run?item={item_id}"
+    make.user("programme-chair@example.org", people["programme_agency"], ("chair", "practitioner"))
+    programme = app.test_client()
+    AuthActions(programme).login("programme-chair@example.org")
+    post_form(programme, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    shown_run = programme.get(run).get_data(as_text=True)
+    shown_agenda = programme.get(f"/meetings/{meeting}").get_data(as_text=True)
+    assert 'name="survivor_version"' not in shown_run
+    before = client.get(run).get_data(as_text=True)  # the survivor side's copy, kept to send later
+    saved = post_form(client, f"/meetings/{meeting}/run/{item_id}/minutes",
+                      {"minutes": "", "decisions": "", "informs_survivor": "", "survivor_minutes": "She is moving"},
+                      page=run, hidden=("version", "survivor_version"))
+    assert saved.status_code == 302
+    assert hidden_value(programme.get(run).get_data(as_text=True), "version") == hidden_value(shown_run, "version")
+    assert button_action(programme.get(f"/meetings/{meeting}").get_data(as_text=True), f"Move {w['adult']} up") \
+        == button_action(shown_agenda, f"Move {w['adult']} up")
+    theirs = programme.post(f"/meetings/{meeting}/run/{item_id}/minutes", data={
+        "csrf_token": csrf_token(shown_run), "version": hidden_value(shown_run, "version"),
+        "minutes": "Programme's summary", "decisions": "", "informs_survivor": ""})
+    assert theirs.status_code == 302
+    stale = client.post(f"/meetings/{meeting}/run/{item_id}/minutes", data={
+        "csrf_token": csrf_token(before), "version": hidden_value(client.get(run).get_data(as_text=True), "version"),
+        "survivor_version": hidden_value(before, "survivor_version"), "minutes": "Programme's summary",
+        "decisions": "", "informs_survivor": "", "survivor_minutes": "An older copy of her part"})
+    assert stale.status_code == 409 and "An older copy of her part" in stale.get_data(as_text=True)
+    with app.app_context():
+        item = db.session.get(AgendaItem, item_id)
+        assert item.minutes == "Programme's summary" and item.survivor_minutes == "She is moving"
 
 
 def test_agenda_shows_the_corrected_level_not_the_one_replaced(app, client, auth, people, make):
@@ -312,15 +350,18 @@ def test_no_case_content_before_confidentiality_then_run_the_meeting(app, client
     url = f"/meetings/{meeting}/run?item={item_id}"
     token = csrf_token(client.get(url).get_data(as_text=True))
     save = f"/meetings/{meeting}/run/{item_id}/minutes"
-    base = {"csrf_token": token, "version": str(version), "decisions": "Refer to housing", "informs_survivor": "IDVA"}
+    base = {"csrf_token": token, "version": str(version), "survivor_version": "1", "decisions": "Refer to housing",
+            "informs_survivor": "IDVA"}
     first = client.post(save, data={**base, "minutes": "First draft", "survivor_minutes": "She is moving"})
     assert first.status_code == 302
     stale = client.post(save, data={**base, "minutes": "Second person's text"})
     assert stale.status_code == 409
     assert "Second person&#39;s text" in stale.get_data(as_text=True)
-    autosave = client.post(save, data={**base, "version": str(version + 1), "minutes": "Autosaved"},
+    autosave = client.post(save, data={**base, "version": str(version + 1), "survivor_version": "2",
+                                       "minutes": "Autosaved", "survivor_minutes": "She is moving on Friday"},
                            headers={"Accept": "application/json"})
-    assert autosave.status_code == 200 and autosave.get_json()["saved"] is True
+    assert autosave.status_code == 200
+    assert autosave.get_json() == {"saved": True, "version": version + 2, "survivor_version": 3}
 
     action = f"/meetings/{meeting}/run/{item_id}/actions"
     early = client.post(action, data={"csrf_token": token, "description": "Safety plan", "deadline": "2001-01-01",
@@ -366,7 +407,7 @@ def test_minutes_copies_obey_the_firewall_and_are_recorded(app, client, auth, pe
     url = f"/meetings/{meeting}/run?item={item_id}"
     post_form(client, f"/meetings/{meeting}/run/{item_id}/minutes",
               {"version": str(version), "minutes": "Shared summary", "survivor_minutes": "SURVIVOR-ONLY-MINUTE"},
-              page=url)
+              page=url, hidden=("survivor_version",))
     post_form(client, f"/meetings/{meeting}/run/close", {}, page=url)
     chair_copy = client.get(f"/meetings/{meeting}/minutes").get_data(as_text=True)
     assert "Shared summary" in chair_copy and "SURVIVOR-ONLY-MINUTE" in chair_copy

@@ -66,6 +66,7 @@ class MinutesForm(Form):
     informs_survivor = StringField("Who informs the survivor of the outcome", validators=[
         Optional(), Length(max=200, message="This must be 200 characters or fewer")])
     version = HiddenField()
+    survivor_version = HiddenField()  # shown to the survivor side only, with its part
 
 
 class ActionForm(OnceForm):

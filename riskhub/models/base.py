@@ -104,6 +104,10 @@ class Encrypted:
         """Decrypt a value selected as a plain column (lists that load no objects)."""
         return None if blob is None else field_cipher().decrypt(self.data_class, bytes(blob), **self._place(row_id))
 
+    def seal(self, value: str | None, row_id: Any) -> bytes | None:
+        """The stored form of `value` for the row, for a statement that writes the column itself."""
+        return None if not value else field_cipher().encrypt(self.data_class, value, **self._place(row_id))
+
     def __set__(self, obj: Any, value: str | None) -> None:
         if value is None or value == "":
             setattr(obj, self.column, None)

@@ -129,6 +129,9 @@ class AgendaItem(Base):
     decisions_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     informs_survivor_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The survivor-side part is written past `version` (see operations.meeting_run.save_minutes):
+    # perpetrator-facing chairs see `version` move, so it must not move for what they cannot read.
+    survivor_minutes_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     minutes = Encrypted(CASE_CONTENT)  # discussion summary, shared with every attending agency
     survivor_minutes = Encrypted(SURVIVOR_CONTACT)  # what only survivor-side agencies may read

@@ -24,13 +24,18 @@ class ConflictError(OperationError):
     """The record changed since the user loaded it; their edit was not applied."""
 
 
+def changed_meanwhile() -> ConflictError:
+    """The refusal of an edit made on an out-of-date copy of a record."""
+    return ConflictError(
+        "Someone else changed this record while you were editing it. Your changes have not been "
+        "saved: they are still in the form below. Check the current record, then save again."
+    )
+
+
 def check_version(record: Any, submitted: int | None) -> None:
     """Refuse an edit made on an out-of-date copy of a record (two people editing at once)."""
     if submitted is None or record.version != submitted:
-        raise ConflictError(
-            "Someone else changed this record while you were editing it. Your changes have not been "
-            "saved: they are still in the form below. Check the current record, then save again."
-        )
+        raise changed_meanwhile()
 
 
 @contextmanager

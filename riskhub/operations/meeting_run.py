@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import cast
 
 from flask import g
-from sqlalchemy import exists, select
+from sqlalchemy import Table, exists, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -15,7 +17,7 @@ from riskhub.models.base import utcnow
 from riskhub.models.cases import CaseStatus
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting, MeetingStatus
 from riskhub.models.referrals import ReferralStatus
-from riskhub.operations import OperationError, check_version
+from riskhub.operations import OperationError, changed_meanwhile, check_version
 from riskhub.operations.cases import change_status
 from riskhub.operations.meetings import ensure_open
 
@@ -87,21 +89,46 @@ def start_meeting(meeting: Meeting, *, by: User) -> None:
 
 
 def save_minutes(item: AgendaItem, *, minutes: str, decisions: str, informs_survivor: str,
-                 version: int | None, by: User, survivor_minutes: str | None = None) -> None:
+                 version: int | None, by: User, survivor_minutes: str | None = None,
+                 survivor_version: int | None = None) -> None:
     """Save what was said about a case; an out-of-date copy is refused, never silently merged.
 
-    `survivor_minutes` is None when the author may not write the survivor-only part.
+    `survivor_minutes` is None when the author may not write the survivor-only part; otherwise
+    `survivor_version` is the survivor-side part's version the author's copy was made from.
+    Only what changed is written. The survivor-side part is written past the entry's own version,
+    which perpetrator-facing chairs see (their forms and the agenda's buttons carry it): it stays
+    as it is when only that part changes, and that part is checked against a version of its own.
     """
     ensure_open(item.meeting)
     check_version(item, version)
     if survivor_minutes is not None:
-        item.survivor_minutes = survivor_minutes.strip()
-    item.minutes = minutes.strip()
-    item.decisions = decisions.strip()
-    item.informs_survivor = informs_survivor.strip()
+        _save_survivor_minutes(item, survivor_minutes.strip(), survivor_version)
+    for name, value in (("minutes", minutes), ("decisions", decisions), ("informs_survivor", informs_survivor)):
+        if (getattr(item, name) or "") != value.strip():
+            setattr(item, name, value.strip())
     db.session.flush()
     audit.record("meeting.minutes", actor=audit.actor_for(by), object_type="agenda_item", object_id=item.id,
                  case_ref=item.case.reference if item.case else None, sections=("minutes",))
+
+
+def _save_survivor_minutes(item: AgendaItem, text: str, version: int | None) -> None:
+    """Compare and set in one statement: a copy older than what is stored (another survivor-side
+    save since `version` was shown) leaves nothing written and is refused. Unchanged, nothing is
+    written and no version is needed."""
+    if (item.survivor_minutes or "") == text:
+        return
+    if version is None or version != item.survivor_minutes_version:
+        raise changed_meanwhile()
+    blob = AgendaItem.survivor_minutes.seal(text, item.id)
+    table = cast(Table, AgendaItem.__table__)  # the table itself: the ORM would move `version`
+    written = db.session.execute(
+        update(table).where(table.c.id == item.id, table.c.survivor_minutes_version == version)
+        .values(survivor_minutes_enc=blob, survivor_minutes_version=version + 1))
+    if written.rowcount != 1:  # type: ignore[attr-defined]
+        raise changed_meanwhile()
+    # What the session holds is what is stored now, without the entry counting as changed.
+    set_committed_value(item, "survivor_minutes_enc", blob)
+    set_committed_value(item, "survivor_minutes_version", version + 1)
 
 
 def mark_heard(item: AgendaItem, *, by: User) -> None:

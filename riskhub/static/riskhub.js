@@ -27,6 +27,7 @@
     document.querySelectorAll("form.autosave").forEach(function (form) {
       var status = form.querySelector(".autosave__status");
       var version = form.querySelector("input[name='version']");
+      var survivorVersion = form.querySelector("input[name='survivor_version']");  // survivor side only
       var dirty = false, busy = false, stopped = false;
       form.addEventListener("input", function () { dirty = true; if (status) { status.textContent = "Unsaved changes"; } });
       window.setInterval(function () {
@@ -44,6 +45,7 @@
             var code = result[0], data = result[1], kept = " Autosave has stopped; your text is still here: copy it before you leave the page.";
             if (code === 200 && data.saved) {
               version.value = data.version;
+              if (survivorVersion && data.survivor_version !== undefined) { survivorVersion.value = data.survivor_version; }
               if (status) { status.textContent = "Saved automatically at " + new Date().toLocaleTimeString(); }
             } else if (result[2]) {  // sent to the sign-in page
               stopped = true;

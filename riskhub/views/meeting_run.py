@@ -104,6 +104,8 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
             minutes_form = MinutesForm(formdata=None, minutes=item.minutes, decisions=item.decisions,
                                        informs_survivor=item.informs_survivor, version=item.version,
                                        survivor_minutes=item.survivor_minutes
+                                       if policy.SECTION_SURVIVOR_MINUTES in sections else None,
+                                       survivor_version=item.survivor_minutes_version
                                        if policy.SECTION_SURVIVOR_MINUTES in sections else None)
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
@@ -141,17 +143,19 @@ def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
             return jsonify(saved=False, errors=form.errors), 400
         return _page(meeting, item, minutes_form=form, status=400)
     version = whole_number(form.version.data)
+    survivor_side = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_MINUTES)
     try:
         with attempt():
-            survivor_side = policy.may_view_section(access.current_viewer(), policy.SECTION_SURVIVOR_MINUTES)
             run_ops.save_minutes(item, minutes=form.minutes.data or "", decisions=form.decisions.data or "",
                                  informs_survivor=form.informs_survivor.data or "", version=version, by=current_user,
-                                 survivor_minutes=(form.survivor_minutes.data or "") if survivor_side else None)
+                                 survivor_minutes=(form.survivor_minutes.data or "") if survivor_side else None,
+                                 survivor_version=whole_number(form.survivor_version.data))
     except ConflictError as error:
         if wants_json:
             return jsonify(saved=False, conflict=True, message=error.message), 409
         flash(error.message, "error")
         form.version.data = item.version
+        form.survivor_version.data = item.survivor_minutes_version
         return _page(meeting, item, minutes_form=form, status=409)
     except OperationError as error:  # the meeting was closed meanwhile, say
         if wants_json:
@@ -160,6 +164,8 @@ def save_minutes(reference: str, item_id: uuid.UUID) -> Page:
         return _page(meeting, item, minutes_form=form, status=400)
     if wants_json:
         db.session.flush()
+        if survivor_side:
+            return jsonify(saved=True, version=item.version, survivor_version=item.survivor_minutes_version)
         return jsonify(saved=True, version=item.version)
     flash("Minutes saved.", "success")
     return redirect(url_for("meeting_run.run", reference=meeting.reference, item=item.id))

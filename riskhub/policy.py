@@ -81,6 +81,19 @@ def may_administer(viewer: Viewer) -> bool:
     return Role.ADMIN in viewer.roles
 
 
+def admin_scope(viewer: Viewer) -> uuid.UUID | None:
+    """The agency whose staff's accounts an admin manages, or None for every agency's. A
+    perpetrator-facing admin (a programme's own manager) manages their own staff only: an account
+    they could make or reset in a refuge or an IDVA service would be a way past the firewall."""
+    return viewer.agency_id if viewer.perpetrator_facing else None
+
+
+def may_manage_agencies(viewer: Viewer) -> bool:
+    """Adding agencies and changing what kind they are decides which side of the firewall their
+    staff are on: admins of every agency's accounts only."""
+    return may_administer(viewer) and admin_scope(viewer) is None
+
+
 def may_take_cases_off_agenda(viewer: Viewer) -> bool:
     """Taking a case off an agenda sends the survivor's referral back to the queue, and is refused
     once anything has been recorded on it at the meeting, survivor-side minutes and actions
@@ -232,8 +245,9 @@ def may_update_action(viewer: Viewer, owner_agency_id: uuid.UUID, survivor_only:
 
 
 def may_manage_partnerships(viewer: Viewer) -> bool:
-    """Admins set up partnerships and protocols."""
-    return may_administer(viewer)
+    """Admins set up partnerships and protocols (what may flow between agencies): not a
+    perpetrator-facing admin, whose own agency would be one side of them."""
+    return may_administer(viewer) and not viewer.perpetrator_facing
 
 
 def may_see_partnership(viewer: Viewer, member_agency_ids: Iterable[uuid.UUID]) -> bool:

@@ -556,6 +556,45 @@ def test_end_all_sessions_signs_the_user_out_everywhere(app: Flask, admin: Flask
                                   "ended by admin")
 
 
+def test_a_programmes_admin_manages_their_own_staff_only(app: Flask, client: FlaskClient, auth: AuthActions,
+                                                          people: dict[str, Any], make: Any) -> None:
+    """An account a programme's admin could make or reset in the IDVA service would be a way past
+    the firewall: they see and manage their own agency's staff only, cannot add or change
+    agencies or set up protocols, and another agency's user is not found (the attempt logged)."""
+    boss = make.user("boss@example.org", people["programme_agency"], ("admin",))
+    assert auth.login("boss@example.org").status_code == 302
+    index = text(client.get("/admin/"))
+    assert "Change Programme" in index and "Riverside IDVA" not in index and "Add an agency" not in index
+    assert "You manage the accounts of your own agency's staff" in index
+    assert client.get("/admin/agencies/new").status_code == 403
+    assert client.get(f"/admin/agencies/{people['idva_agency']}/edit").status_code == 403
+    assert client.get(f"/admin/agencies/{people['programme_agency']}/edit").status_code == 403
+    assert client.get("/partnerships/new").status_code == 403
+    assert client.get("/protocols/new").status_code == 403
+    listed = text(client.get("/admin/users"))
+    assert "Programme" in listed and "Idva" not in listed and "Police" not in listed
+    url = f"/admin/users/{people['idva']}"
+    assert client.get(url).status_code == 404
+    own = f"/admin/users/{people['programme']}"
+    token = csrf_token(client.get(own).get_data(as_text=True))
+    reset = client.post(f"{url}/password", data={"csrf_token": token, "password": NEW_PASSWORD, "version": "1"})
+    assert reset.status_code == 404 and can_sign_in(app, "idva@example.org", PASSWORD)
+    assert client.post(f"{url}/deactivate", data={"csrf_token": token}).status_code == 404
+    elsewhere = post_form(client, "/admin/users/new", user_form(people, email="mole@example.org"))
+    assert elsewhere.status_code == 400 and "Agency: choose from the options shown on the page" in text(elsewhere)
+    assert not can_sign_in(app, "mole@example.org", NEW_USER["password"])
+    staff = post_form(client, "/admin/users/new",
+                      user_form(people, email="new.worker@example.org", agency=str(people["programme_agency"])))
+    assert staff.status_code == 302
+    assert can_sign_in(app, "new.worker@example.org", NEW_USER["password"])
+    with app.app_context():
+        denied = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.user_id == boss,
+                                                                 AccessLogEntry.outcome == "denied")).all()
+        assert {e.action for e in denied} == {"admin.agency.denied", "partnership.denied", "protocol.denied",
+                                              "admin.user.denied"}
+        assert {e.object_id for e in denied if e.action == "admin.user.denied"} == {str(people["idva"])}
+
+
 def test_admin_buttons_need_the_csrf_token(app: Flask, admin: FlaskClient, people: dict[str, Any]) -> None:
     """A forged POST without the page's token changes nothing."""
     entries = len(admin_log(app))

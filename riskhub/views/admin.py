@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -26,7 +26,17 @@ Page = str | Response | tuple[str, int]
 
 @bp.before_request
 def _admins_only() -> None:
-    access.require(policy.may_administer, "admin.denied")
+    viewer = access.require(policy.may_administer, "admin.denied")
+    g.admin_scope = policy.admin_scope(viewer)
+
+
+def _agencies_only() -> None:
+    access.require(policy.may_manage_agencies, "admin.agency.denied")
+
+
+def _in_scope(agency_id: uuid.UUID) -> bool:
+    """Whether the request's admin manages the accounts of this agency's staff."""
+    return g.admin_scope is None or agency_id == g.admin_scope
 
 
 def _actor() -> audit.Actor:
@@ -42,15 +52,22 @@ def _get_agency(agency_id: uuid.UUID) -> Agency:
 
 
 def _get_user(user_id: uuid.UUID) -> User:
-    """Load a user or abort 404."""
+    """Load a user the admin manages, or abort 404 (a user of another agency: the denial logged)."""
     user = db.session.get(User, user_id)
     if user is None:
+        abort(404)
+    if not _in_scope(user.agency_id):
+        audit.record("admin.user.denied", actor=_actor(), outcome=audit.DENIED, object_type="user", object_id=user.id)
         abort(404)
     return user
 
 
 def _agencies() -> list[Agency]:
-    return list(db.session.scalars(select(Agency).order_by(Agency.name)))
+    """The agencies the admin manages accounts in, by name."""
+    query = select(Agency).order_by(Agency.name)
+    if g.admin_scope is not None:
+        query = query.where(Agency.id == g.admin_scope)
+    return list(db.session.scalars(query))
 
 
 def _version(form: AgencyForm | RolesForm | PasswordResetForm) -> int | None:
@@ -67,11 +84,13 @@ def _show_error(form: object, error: OperationError) -> None:
 
 @bp.route("/")
 def index() -> str:
-    return render_template("admin/index.html", agencies=_agencies())
+    return render_template("admin/index.html", agencies=_agencies(),
+                           may_manage_agencies=policy.may_manage_agencies(access.current_viewer()))
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"])
 def new_agency() -> Page:
+    _agencies_only()
     form = AgencyForm()
     if form.validate_on_submit():
         try:
@@ -87,6 +106,7 @@ def new_agency() -> Page:
 
 @bp.route("/agencies/<uuid:agency_id>/edit", methods=["GET", "POST"])
 def edit_agency(agency_id: uuid.UUID) -> Page:
+    _agencies_only()
     agency = _get_agency(agency_id)
     form = AgencyForm(obj=agency)
     valid = form.validate_on_submit()
@@ -113,7 +133,10 @@ def edit_agency(agency_id: uuid.UUID) -> Page:
 
 @bp.route("/users")
 def users() -> str:
-    people = list(db.session.scalars(select(User).options(with_roles())))
+    query = select(User).options(with_roles())
+    if g.admin_scope is not None:
+        query = query.where(User.agency_id == g.admin_scope)
+    people = list(db.session.scalars(query))
     people.sort(key=lambda u: ((u.agency.name or "").lower(), (u.name or "").lower()))
     return render_template("admin/users.html", users=people)
 

@@ -110,7 +110,8 @@ def _demo_partnership(agencies: dict[str, Agency], admin: User) -> None:
                 "informs_survivor": "IDVA service"},
     ), by=admin)
     flows = frozenset((c, FlowDirection.TO_SURVIVOR_SIDE) for c in (
-        Category.ATTENDANCE, Category.NON_COMPLIANCE, Category.RISK_EVENTS, Category.COMPLETION))
+        Category.ATTENDANCE, Category.NON_COMPLIANCE, Category.RISK_EVENTS, Category.COMPLETION)) | {
+        (Category.PARTNER_CONTACT_STATUS, FlowDirection.TO_PROGRAMME)}  # whether it is in place, nothing more
     partnerships.create_protocol(partnerships.ProtocolPlan(
         title="Northshire programme information-sharing protocol",
         party_agency_ids=frozenset(a.id for a in agencies.values()),

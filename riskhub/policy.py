@@ -261,6 +261,13 @@ def may_do_partner_contact(viewer: Viewer) -> bool:
     return Role.PRACTITIONER in viewer.roles and viewer.agency_kind == AgencyKind.SURVIVOR_SUPPORT
 
 
+def partner_contact_status_needs_protocol(viewer: Viewer) -> bool:
+    """Whether partner contact is in place reaches a perpetrator-facing viewer only from a
+    service whose protocol with their agency covers it: its change from in place to not tells
+    them she withdrew, or that contact became unsafe."""
+    return viewer.perpetrator_facing
+
+
 def may_see_partner_contact_figures(viewer: Viewer) -> bool:
     """How partner contact is going (offers, who was reached, how fast) is survivor-side work: with
     few men enrolled, a change in a count can tell the programme what happened with one partner."""

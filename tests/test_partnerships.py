@@ -194,6 +194,11 @@ def test_enrolment_creates_partner_contact_and_the_programme_sees_only_whether_i
         case = db.session.scalar(select(Case).where(Case.reference == reference))
         assert people["idva_agency"] in case.agency_ids  # the partner service is now involved
         task_id = task.id
+    # Only a protocol in force between the service and the programme lets the status through.
+    assert "Partner contact:</strong> not shared with your agency" in client.get(f"/cases/{reference}").get_data(
+        as_text=True)
+    make.protocol((people["idva_agency"], people["programme_agency"]), title="Partner contact status",
+                  flows=(("partner_contact_status", "to_programme"),))
     assert "Partner contact:</strong> not in place" in client.get(f"/cases/{reference}").get_data(as_text=True)
     assert client.get(f"/partner-contact/{task_id}").status_code == 403
     auth.logout()

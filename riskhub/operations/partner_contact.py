@@ -10,21 +10,23 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from riskhub import audit
+from riskhub import audit, policy
 from riskhub.extensions import db
 from riskhub.models.accounts import User
 from riskhub.models.base import as_utc, utcnow
 from riskhub.models.cases import Case
 from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.models.partnerships import (
+    Category,
     ContactOutcome,
+    FlowDirection,
     PartnerContactAttempt,
     PartnerContactTask,
     Partnership,
     RiskNotice,
 )
 from riskhub.operations import OperationError
-from riskhub.operations.partnerships import due_for_review, partnerships_of
+from riskhub.operations.partnerships import allowing_protocol, due_for_review, partnerships_of
 
 OFFER_MADE = frozenset({ContactOutcome.OFFERED, ContactOutcome.ACCEPTED, ContactOutcome.DECLINED})
 
@@ -127,12 +129,21 @@ def tasks_of_case(case_id: uuid.UUID) -> list[PartnerContactTask]:
     return list(db.session.scalars(select(PartnerContactTask).where(PartnerContactTask.case_id == case_id)))
 
 
-def contact_in_place(tasks: list[PartnerContactTask]) -> bool | None:
-    """What the programme may know of a case's tasks: whether partner contact is in place
-    (None: no task yet)."""
+NOT_STARTED, IN_PLACE, NOT_IN_PLACE, NOT_SHARED = "not started", "in place", "not in place", "not shared"
+
+
+def contact_state(tasks: list[PartnerContactTask], viewer: policy.Viewer) -> str:
+    """What the viewer may know of a case's partner contact: whether it is in place, NOT_STARTED
+    (no task yet) or, for a perpetrator-facing viewer whose agency no service's protocol in force
+    covers it with, NOT_SHARED (see `policy.partner_contact_status_needs_protocol`)."""
     if not tasks:
-        return None
-    return any(t.in_place for t in tasks)
+        return NOT_STARTED
+    if policy.partner_contact_status_needs_protocol(viewer):
+        tasks = [t for t in tasks if allowing_protocol(t.agency_id, [viewer.agency_id], Category.PARTNER_CONTACT_STATUS,
+                                                       FlowDirection.TO_PROGRAMME) is not None]
+        if not tasks:
+            return NOT_SHARED
+    return IN_PLACE if any(t.in_place for t in tasks) else NOT_IN_PLACE
 
 
 @dataclass

@@ -157,7 +157,7 @@ def show(reference: str) -> str:
         notes=case_ops.notes_of(case, include_confidential=policy.SECTION_CONFIDENTIAL_NOTES in sections),
         actions=action_ops.actions_of_case(case.id, survivor_side=policy.SECTION_SURVIVOR_ACTIONS in sections),
         today=date.today(),
-        partner_contact=contact_ops.contact_in_place(contact_tasks),
+        partner_contact=contact_ops.contact_state(contact_tasks, viewer),
         my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
         invite_form=invite, note_form=NoteForm(formdata=None),
         status_form=_status_form(case),

@@ -73,6 +73,8 @@ def test_admin_sets_up_a_partnership_and_protocol_then_enrolment_reaches_the_sur
     page.get_by_label("Review by").fill((date.today() + timedelta(days=365)).isoformat())
     page.get_by_label("Programme attendance: programme to survivor services").check()
     page.get_by_label("Risk events: disclosures and concerning behaviour: programme to survivor services").check()
+    page.get_by_label("Whether partner contact is in place (never its content): survivor services to the "
+                      "programme").check()
     page.get_by_role("button", name="Record protocol").click()
     expect(page.locator("table").nth(1)).to_contain_text("Change and Riverside sharing protocol")
     sign_out(page)

@@ -231,7 +231,10 @@ def write_manifest(world: World, password: str, path: Path) -> dict[str, Any]:
     busy, busy_count = ranked[int(len(ranked) * 0.9)] if ranked else (world.users[idva_agency][0], 0)
     references = list(db.session.scalars(select(Case.reference).join(CaseAgency, CaseAgency.case_id == Case.id)
                                          .where(CaseAgency.agency_id == idva_agency).order_by(Case.reference)))
-    auditor = next(u for u in db.session.scalars(select(User)) if Role.AUDITOR in u.roles)
+    # An auditor of every agency's entries (a programme's own reviews its staff only): the search
+    # and "who saw this" the targets are about run over the whole log.
+    auditor = next(u for u in db.session.scalars(select(User))
+                   if Role.AUDITOR in u.roles and not u.agency.perpetrator_facing)
     world.manifest.update({
         "volume": world.volume.__dict__, "password": password,
         "practitioner": world.emails[world.users[idva_agency][0]],

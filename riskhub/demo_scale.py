@@ -168,7 +168,9 @@ def make_accounts(world: World, password: str, timings: dict[str, float]) -> Non
             chairing = agency.kind in (AgencyKind.POLICE, AgencyKind.SURVIVOR_SUPPORT)
             if number >= len(agencies) and chairing and len(world.chairs) < wanted[Role.CHAIR]:
                 roles = {Role.CHAIR, Role.PRACTITIONER}
-            elif number >= len(agencies) and not chairing and wanted[Role.AUDITOR]:
+            elif number >= len(agencies) and not chairing and not agency.perpetrator_facing and wanted[Role.AUDITOR]:
+                # Information governance of an agency that reviews every agency's entries (a
+                # programme's own auditor would review its staff's only).
                 roles, wanted[Role.AUDITOR] = {Role.AUDITOR}, wanted[Role.AUDITOR] - 1
             elif number >= len(agencies) and not chairing and wanted[Role.ADMIN]:
                 roles, wanted[Role.ADMIN] = {Role.ADMIN}, wanted[Role.ADMIN] - 1

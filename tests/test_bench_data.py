@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import func, select, text
 
 from riskhub.extensions import db
+from riskhub.models.accounts import Role
 from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
@@ -37,6 +38,11 @@ def test_bench_data_fills_a_fresh_instance_and_the_access_log_verifies(app: Flas
         assert count(Meeting) == manifest["volume"]["meetings"] == 4
         entries = count(AccessLogEntry)
         assert entries == manifest["access_log_entries"] >= manifest["volume"]["access_log"]
+        # The benchmark's auditor reviews every agency's entries, not a programme's own staff's.
+        from riskhub.operations.accounts import find_user_by_email
+
+        auditor = find_user_by_email(manifest["auditor"])
+        assert auditor is not None and Role.AUDITOR in auditor.roles and not auditor.agency.perpetrator_facing
         # Names are stored encrypted: none of the generated references' people appear in clear.
         first = db.session.scalars(select(Case).limit(1)).one()
         survivor_name = first.survivor.given_name if first.survivor else ""

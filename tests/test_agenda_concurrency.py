@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,25 @@ def waiting_on_locks(app: Flask) -> int:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
 
 
+def meet_at_row(app: Flask, table: str, row_id: Any, calls: list[Callable[[], None]]) -> bool:
+    """Run `calls` in threads while a third transaction holds the row, until all of them wait on
+    a lock (or WAIT passes); then let it go and wait for them. Whether they all met there."""
+    with app.app_context(), db.engine.connect() as holder:
+        transaction = holder.begin()
+        holder.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+        threads = [threading.Thread(target=call) for call in calls]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + WAIT
+        while waiting_on_locks(app) < len(calls) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        met = waiting_on_locks(app) >= len(calls)
+        transaction.commit()
+    for thread in threads:
+        thread.join(WAIT)
+    return met
+
+
 def test_two_chairs_removing_one_case_at_once_take_it_off_once(app: Flask, client: Any, auth: AuthActions,
                                                                make: Factory, people: dict[str, Any]) -> None:
     """Both requests reach the entry together (a third transaction holds its row until both are
@@ -53,20 +73,8 @@ def test_two_chairs_removing_one_case_at_once_take_it_off_once(app: Flask, clien
     def press(name: str, chair: Any, page: str) -> None:
         answers[name] = chair.post(button_action(page, f"Remove {w['adult']}"), data={"csrf_token": csrf_token(page)})
 
-    with app.app_context(), db.engine.connect() as holder:
-        transaction = holder.begin()
-        holder.execute(text("SELECT id FROM agenda_items WHERE id = :id FOR UPDATE"), {"id": item_id})
-        threads = [threading.Thread(target=press, args=(name, chair, page))
-                   for name, chair, page in (("one", client, pages[0]), ("two", other, pages[1]))]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + WAIT
-        while waiting_on_locks(app) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        both_waited = waiting_on_locks(app) >= 2
-        transaction.commit()
-    for thread in threads:
-        thread.join(WAIT)
+    both_waited = meet_at_row(app, "agenda_items", item_id, [
+        lambda: press("one", client, pages[0]), lambda: press("two", other, pages[1])])
     assert both_waited, "the two removals did not meet at the entry"
 
     assert [answers[name].status_code for name in ("one", "two")] == [302, 302]
@@ -107,19 +115,7 @@ def test_two_chairs_adding_one_case_to_two_agendas_at_once_put_it_on_one(app: Fl
         answers[meeting] = chair.post(f"/meetings/{meeting}/items", data={
             "csrf_token": csrf_token(shown), "referral": str(referral_id)})
 
-    with app.app_context(), db.engine.connect() as holder:
-        transaction = holder.begin()
-        holder.execute(text("SELECT id FROM referrals WHERE id = :id FOR UPDATE"), {"id": referral_id})
-        threads = [threading.Thread(target=add, args=form) for form in forms]
-        for thread in threads:
-            thread.start()
-        deadline = time.monotonic() + WAIT
-        while waiting_on_locks(app) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        both_waited = waiting_on_locks(app) >= 2
-        transaction.commit()
-    for thread in threads:
-        thread.join(WAIT)
+    both_waited = meet_at_row(app, "referrals", referral_id, [lambda form=form: add(*form) for form in forms])
     assert both_waited, "the two additions did not meet at the referral"
 
     assert [answers[m].status_code for _, m, _ in forms] == [302, 302]

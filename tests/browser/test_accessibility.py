@@ -90,6 +90,13 @@ def test_every_kind_of_user_s_pages_pass_axe_core_wcag_22_aa(app: Any, client: A
     submit_empty(page, f"{server}/cases/{case}/assessments/new/perpetrator", "Submit assessment", problems)
     sign_out(page)
 
+    # A programme's chair and admin: the agenda without Remove buttons, their own agency's accounts.
+    make.user("programme-lead@example.org", people["programme_agency"], ("chair", "practitioner", "admin"))
+    sign_in(page, server, "programme-lead@example.org")
+    for url in (f"/meetings/{meeting}", "/admin/", "/admin/users"):
+        check(page, server + url, problems)
+    sign_out(page)
+
     sign_in(page, server, "chair@example.org")
     for url in ("/meetings/", f"/meetings/{meeting}", f"/meetings/{meeting}/run?item={item}",
                 f"/meetings/{meeting}/attendance", "/referrals"):

@@ -101,12 +101,11 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
         sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
         latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
         if minutes_form is None:
+            survivor_part = policy.SECTION_SURVIVOR_MINUTES in sections
             minutes_form = MinutesForm(formdata=None, minutes=item.minutes, decisions=item.decisions,
                                        informs_survivor=item.informs_survivor, version=item.version,
-                                       survivor_minutes=item.survivor_minutes
-                                       if policy.SECTION_SURVIVOR_MINUTES in sections else None,
-                                       survivor_version=item.survivor_minutes_version
-                                       if policy.SECTION_SURVIVOR_MINUTES in sections else None)
+                                       survivor_minutes=item.survivor_minutes if survivor_part else None,
+                                       survivor_version=item.survivor_minutes_version if survivor_part else None)
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
             children=item.case.people_in_role(PersonRole.CHILD),

@@ -1,4 +1,4 @@
-"""Two chairs changing one agenda entry at the same moment: it changes once, and the other is told.
+"""Two chairs changing one agenda at the same moment: each change happens once, and neither is lost.
 
 PostgreSQL only: SQLite serialises every write transaction, so there the second request simply
 runs after the first and is told the case is no longer on the agenda (tests/test_meetings.py).
@@ -20,10 +20,10 @@ from sqlalchemy import func, select, text
 from riskhub.extensions import db
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
-from riskhub.models.meetings import AgendaItem
+from riskhub.models.meetings import AgendaItem, Meeting
 from riskhub.models.referrals import Referral
 from tests.conftest import BACKEND, AuthActions, Factory, csrf_token
-from tests.test_meetings import SOON, button_action, schedule, world
+from tests.test_meetings import SOON, button_action, case_order, schedule, world
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="SQLite serialises every write transaction; this is PostgreSQL's behaviour")
@@ -130,3 +130,77 @@ def test_two_chairs_adding_one_case_to_two_agendas_at_once_put_it_on_one(app: Fl
         additions = db.session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "agenda.add",
                                                                     AccessLogEntry.case_ref == w["adult"])).all()
         assert len(additions) == 2  # the first proposal's, and this one's
+
+
+def test_two_chairs_adding_different_cases_to_one_agenda_at_once_add_both(
+        app: Flask, client: Any, auth: AuthActions, make: Factory, people: dict[str, Any]) -> None:
+    """Two chairs each add a different waiting case to the same agenda at the same moment (a third
+    transaction holds the meeting until both are waiting): both cases go on, each told so, in the
+    agenda's order with no position used twice."""
+    w = world(app, client, auth, people, make)
+    for reference in (w["adult"], w["family"]):
+        page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+        removed = client.post(button_action(page, f"Remove {reference}"), data={"csrf_token": csrf_token(page)})
+        assert removed.status_code == 302
+    make.user("chair2@example.org", people["police_agency"], ("chair", "practitioner"))
+    other = app.test_client()
+    AuthActions(other).login("chair2@example.org")
+    with app.app_context():
+        meeting_id = db.session.scalar(select(Meeting.id).where(Meeting.reference == w["meeting"]))
+        referrals = {r: db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == r)))
+                     for r in (w["adult"], w["family"])}
+    chairs = {w["adult"]: client, w["family"]: other}
+    shown = {r: chair.get(f"/meetings/{w['meeting']}").get_data(as_text=True) for r, chair in chairs.items()}
+    answers: dict[str, Any] = {}
+
+    def add(reference: str) -> None:
+        answers[reference] = chairs[reference].post(f"/meetings/{w['meeting']}/items", data={
+            "csrf_token": csrf_token(shown[reference]), "referral": str(referrals[reference])})
+
+    both_waited = meet_at_row(app, "meetings", meeting_id, [lambda r=r: add(r) for r in chairs])
+    assert both_waited, "the two additions did not meet at the meeting"
+
+    assert [answers[r].status_code for r in chairs] == [302, 302]
+    for reference, chair in chairs.items():
+        told = html.unescape(chair.get(f"/meetings/{w['meeting']}").get_data(as_text=True))
+        assert f"{reference} added to the agenda" in told
+    with app.app_context():
+        items = db.session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                                   .order_by(AgendaItem.position)).all()
+        assert [i.position for i in items] == [0, 1, 2, 3]
+        assert [i.kind.value for i in items] == ["actions_review", "case", "case", "other_business"]
+        assert items[1].case.reference == w["family"]  # the case with a child comes first
+        assert {db.session.get(Referral, r).status.value for r in referrals.values()} == {"scheduled"}
+        additions = db.session.scalars(select(AccessLogEntry.case_ref)
+                                       .where(AccessLogEntry.action == "agenda.add")).all()
+        assert sorted(additions) == sorted([w["adult"], w["family"]] * 2)  # the proposal's and these
+
+
+def test_two_chairs_moving_one_case_at_once_move_it_once(app: Flask, client: Any, auth: AuthActions,
+                                                         make: Factory, people: dict[str, Any]) -> None:
+    """Both chairs press "Move down" on the first case at the same moment: it moves one place, not
+    two, and the chair whose press came second is told the entry changed since their page."""
+    w = world(app, client, auth, people, make)
+    before = case_order(app, w["meeting"])
+    make.user("chair2@example.org", people["police_agency"], ("chair", "practitioner"))
+    other = app.test_client()
+    AuthActions(other).login("chair2@example.org")
+    pages = {"one": (client, client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)),
+             "two": (other, other.get(f"/meetings/{w['meeting']}").get_data(as_text=True))}
+    with app.app_context():
+        meeting_id = db.session.scalar(select(Meeting.id).where(Meeting.reference == w["meeting"]))
+    answers: dict[str, Any] = {}
+
+    def press(name: str) -> None:
+        chair, page = pages[name]
+        answers[name] = chair.post(button_action(page, f"Move {before[0]} down"), data={"csrf_token": csrf_token(page)})
+
+    both_waited = meet_at_row(app, "meetings", meeting_id, [lambda: press("one"), lambda: press("two")])
+    assert both_waited, "the two moves did not meet at the meeting"
+
+    assert [answers[name].status_code for name in pages] == [302, 302]
+    assert case_order(app, w["meeting"]) == [before[1], before[0], *before[2:]]
+    told = ["changed since your page was shown" in html.unescape(chair.get(f"/meetings/{w['meeting']}")
+                                                                  .get_data(as_text=True))
+            for chair, _ in pages.values()]
+    assert sorted(told) == [False, True]

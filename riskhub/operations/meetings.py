@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from riskhub import audit, policy
 from riskhub.extensions import db
@@ -150,6 +151,18 @@ def _renumber(meeting: Meeting) -> None:
     meeting.items.sort(key=lambda i: i.position)
 
 
+def _lock_agenda(meeting: Meeting) -> None:
+    """Changes to one agenda's entries wait for each other (two chairs adding different cases at
+    once): the meeting's row is locked, then it and its entries are read afresh, so the order is
+    worked out from what the other change committed, not from this request's older copy."""
+    db.session.scalar(select(Meeting).where(Meeting.id == meeting.id).with_for_update(of=Meeting)
+                      .execution_options(populate_existing=True))
+    items = db.session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+                               .order_by(AgendaItem.position).execution_options(populate_existing=True)).all()
+    set_committed_value(meeting, "items", list(items))
+    ensure_open(meeting)  # closed meanwhile
+
+
 def _open_agenda_of(case_id: uuid.UUID) -> uuid.UUID | None:
     """The meeting whose open agenda has the case waiting to be heard, if any."""
     return db.session.scalar(
@@ -162,6 +175,7 @@ def _open_agenda_of(case_id: uuid.UUID) -> uuid.UUID | None:
 def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
     """Put a referred case on the agenda, in its default group, at the end of that group."""
     ensure_open(meeting)
+    _lock_agenda(meeting)
     # Two chairs adding the same referral at once (to one agenda or two): the second waits here
     # for the first to commit, then sees the case on its agenda and is refused.
     db.session.scalar(select(Referral).where(Referral.id == referral.id).with_for_update(of=Referral)
@@ -204,7 +218,18 @@ NOT_FOR_PROGRAMME_CHAIRS = ("Cases are taken off an agenda by a chair from an ag
                             "programme: ask one of them to do it")
 
 
-def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
+def _ensure_as_shown(item: AgendaItem, shown: int | None) -> None:
+    """The agenda's Move and Remove buttons carry the entry's version as shown: if another chair
+    moved it, or minutes were saved on it, since then (or while this request waited for the
+    agenda), nothing is done and the chair is told. The review and other business are refused by
+    the operations themselves. A button that carried no version counts as changed."""
+    if item.case is not None and item.version != shown:
+        raise OperationError(f"The agenda entry for {item.case.reference} changed since your page was shown (it was "
+                             "moved, or minutes were saved on it): nothing has been done. Check the agenda below, "
+                             "then try again.")
+
+
+def remove_item(meeting: Meeting, item: AgendaItem, *, by: User, shown: int | None) -> None:
     """Take a case off the agenda; its referral goes back to the queue."""
     ensure_open(meeting)
     if not policy.may_take_cases_off_agenda(policy.viewer_of(by)):
@@ -213,9 +238,11 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
         raise OperationError("The actions review and other business stay on every agenda")
     # Two chairs pressing Remove at once: the second waits here for the first to commit, then
     # finds the entry gone (or reads what was saved on it meanwhile) instead of acting on its copy.
+    _lock_agenda(meeting)
     if db.session.scalar(select(AgendaItem).where(AgendaItem.id == item.id).with_for_update(of=AgendaItem)
                          .execution_options(populate_existing=True)) is None:
         raise OperationError(NO_LONGER_ON_AGENDA)
+    _ensure_as_shown(item, shown)
     if item.heard_at is not None:
         raise OperationError("A case already heard stays on the record")
     recorded = any(v is not None for v in (item.minutes_enc, item.survivor_minutes_enc, item.decisions_enc,
@@ -234,12 +261,14 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User) -> None:
                  case_ref=reference)
 
 
-def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User) -> None:
+def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, shown: int | None) -> None:
     """Move a case up or down among the cases; the review and other business stay at the ends."""
     ensure_open(meeting)
+    _lock_agenda(meeting)
     cases = [i for i in meeting.items if i.kind == ItemKind.CASE]
     if item not in cases:
         raise OperationError("Only cases can be moved")
+    _ensure_as_shown(item, shown)
     index = cases.index(item)
     target = min(max(index + offset, 0), len(cases) - 1)
     if target == index:

@@ -202,14 +202,9 @@ def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
     return item
 
 
-def _changed_since_shown(item: AgendaItem) -> bool:
-    """The agenda's Move and Remove buttons carry the item's version as shown: if another chair
-    moved it, or minutes were saved on it, since then, nothing is done and the chair is told."""
-    if item.case is None or whole_number(request.args.get("shown")) == item.version:
-        return False  # (the actions review and other business are refused by the operation itself)
-    flash(f"The agenda entry for {item.case.reference} changed since your page was shown (it was moved, or "
-          "minutes were saved on it): nothing has been done. Check the agenda below, then try again.", "error")
-    return True
+def _shown() -> int | None:
+    """The entry's version the Move or Remove button was shown with."""
+    return whole_number(request.args.get("shown"))
 
 
 @bp.route("/<reference>/items/<uuid:item_id>/remove", methods=["POST"])
@@ -226,12 +221,9 @@ def remove_item(reference: str, item_id: uuid.UUID) -> Response:
         if db.session.get(AgendaItem, item_id) is None:  # the button sent twice, or by two chairs
             flash(ops.NO_LONGER_ON_AGENDA, "error")
             return _back(meeting)
-        item = _item(meeting, item_id)
-        if _changed_since_shown(item):
-            return _back(meeting)
         try:
             with attempt():
-                ops.remove_item(meeting, item, by=current_user)
+                ops.remove_item(meeting, _item(meeting, item_id), by=current_user, shown=_shown())
         except OperationError as error:
             flash(error.message, "error")
     return _back(meeting)
@@ -243,12 +235,9 @@ def move_item(reference: str, item_id: uuid.UUID) -> Response:
     chair_only(meeting, "agenda.denied")
     offset = -1 if request.args.get("direction") == "up" else 1
     if ConfirmForm().validate_on_submit():
-        item = _item(meeting, item_id)
-        if _changed_since_shown(item):
-            return _back(meeting)
         try:
             with attempt():
-                ops.move_item(meeting, item, offset, by=current_user)
+                ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user, shown=_shown())
         except OperationError as error:
             flash(error.message, "error")
     return _back(meeting)

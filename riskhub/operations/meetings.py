@@ -155,8 +155,7 @@ def _lock_agenda(meeting: Meeting) -> None:
     """Changes to one agenda's entries wait for each other (two chairs adding different cases at
     once): the meeting's row is locked, then it and its entries are read afresh, so the order is
     worked out from what the other change committed, not from this request's older copy."""
-    db.session.scalar(select(Meeting).where(Meeting.id == meeting.id).with_for_update(of=Meeting)
-                      .execution_options(populate_existing=True))
+    db.session.refresh(meeting, ["status", "version"], with_for_update=True)
     items = db.session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
                                .order_by(AgendaItem.position).execution_options(populate_existing=True)).all()
     set_committed_value(meeting, "items", list(items))

@@ -241,6 +241,36 @@ def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make
         assert item is not None and getattr(item, recorded) == "Long discussion of the new threat"
 
 
+def test_minutes_typed_while_a_case_is_added_above_are_saved(app, client, auth, people, make):
+    """During the meeting a case with children is added, which goes above the adult case being
+    minuted: the minutes form shown before that still saves, since only the entry's place in
+    the agenda moved, not anything written on it."""
+    w = world(app, client, auth, people, make)
+    item_id = start_and_confirm(app, client, w)
+    run = f"/meetings/{w['meeting']}/run?item={item_id}"
+    form_page = client.get(run).get_data(as_text=True)
+    agenda = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    late = make.case(people["idva"], survivor=("Lia", "Late", None), involve=(people["police_agency"],))
+    idva = app.test_client()
+    AuthActions(idva).login("idva@example.org")
+    post_form(idva, f"/cases/{late}/children/new", {"given_name": "Bo", "age": "3", "in_household": "y"})
+    refer(idva, late)
+    with app.app_context():
+        referral = db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == late)))
+        before = db.session.get(AgendaItem, item_id).position
+    added = client.post(f"/meetings/{w['meeting']}/items", data={"csrf_token": csrf_token(agenda),
+                                                                  "referral": str(referral)})
+    assert added.status_code == 302
+    assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
+    saved = client.post(f"/meetings/{w['meeting']}/run/{item_id}/minutes", data={
+        "csrf_token": csrf_token(form_page), "version": hidden_value(form_page, "version"),
+        "minutes": "Agreed to share the bail conditions", "decisions": "", "informs_survivor": "IDVA"})
+    assert saved.status_code == 302, html.unescape(saved.get_data(as_text=True))
+    with app.app_context():
+        item = db.session.get(AgendaItem, item_id)
+        assert item.position == before + 1 and item.minutes == "Agreed to share the bail conditions"
+
+
 def test_a_programme_chair_cannot_learn_of_survivor_only_minutes_from_a_refusal(app, client, auth, people, make):
     """Survivor-side minutes are saved on one case and nothing on the other. A chair from the
     perpetrator programme sees no Remove buttons, and a removal sent anyway is refused for both

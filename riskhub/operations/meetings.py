@@ -8,8 +8,9 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from riskhub import audit, policy
@@ -144,10 +145,22 @@ def agenda_group_for(case: Case, meeting: Meeting) -> AgendaGroup:
     return AgendaGroup.ADULTS
 
 
-def _renumber(meeting: Meeting) -> None:
+def _renumber(meeting: Meeting, moved: tuple[AgendaItem, ...] = ()) -> None:
+    """Number the entries in order. A new entry and those a chair `moved` change as records do
+    (their version moves, so Move and Remove buttons shown before refuse); the others only shift
+    place, written past their version, so minutes being typed on them during the meeting are not
+    refused as out of date. The agenda's lock (`_lock_agenda`) keeps two changes from shifting
+    the same entries at once."""
+    table = cast(Table, AgendaItem.__table__)  # the table itself: the ORM would move `version`
     ordered = sorted(meeting.items, key=lambda i: (i.agenda_group, i.position))
     for number, item in enumerate(ordered):
-        item.position = number
+        if item.position == number:
+            continue
+        if item in moved or not inspect(item).persistent:
+            item.position = number
+        else:
+            db.session.execute(update(table).where(table.c.id == item.id).values(position=number))
+            set_committed_value(item, "position", number)
     meeting.items.sort(key=lambda i: i.position)
 
 
@@ -236,7 +249,8 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User, shown: int | No
     if item.kind != ItemKind.CASE:
         raise OperationError("The actions review and other business stay on every agenda")
     # Two chairs pressing Remove at once: the second waits here for the first to commit, then
-    # finds the entry gone (or reads what was saved on it meanwhile) instead of acting on its copy.
+    # finds the entry gone instead of acting on its copy. The entry's own row is locked too, so
+    # minutes being saved on it (which do not wait for the agenda) are read, not missed.
     _lock_agenda(meeting)
     if db.session.scalar(select(AgendaItem).where(AgendaItem.id == item.id).with_for_update(of=AgendaItem)
                          .execution_options(populate_existing=True)) is None:
@@ -275,7 +289,7 @@ def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, show
     other = cases[target]
     item.agenda_group, other.agenda_group = other.agenda_group, item.agenda_group
     item.position, other.position = other.position, item.position
-    _renumber(meeting)
+    _renumber(meeting, moved=(item, other))
     db.session.flush()
 
 

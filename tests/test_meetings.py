@@ -216,6 +216,33 @@ def test_moving_a_case_from_a_page_shown_before_another_chair_moved_it_does_noth
         assert refused.status_code == 200 and message in html.unescape(refused.get_data(as_text=True))
 
 
+def test_moving_a_case_past_one_added_since_the_page_was_shown_does_nothing(app, client, auth, people, make):
+    """The chair's page shows the adult case below the family one. Meanwhile a case with children
+    is added between them: "Move up" from that page would pass a case the chair never saw there,
+    so nothing is done and the page says so; from a fresh page, it moves."""
+    w = world(app, client, auth, people, make)
+    shown = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    late = make.case(people["idva"], survivor=("Lia", "Late", None), involve=(people["police_agency"],))
+    idva = app.test_client()
+    AuthActions(idva).login("idva@example.org")
+    post_form(idva, f"/cases/{late}/children/new", {"given_name": "Bo", "age": "3", "in_household": "y"})
+    refer(idva, late)
+    with app.app_context():
+        referral = db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == late)))
+    client.post(f"/meetings/{w['meeting']}/items", data={"csrf_token": csrf_token(shown), "referral": str(referral)})
+    assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
+    stale = client.post(button_action(shown, f"Move {w['adult']} up"), data={"csrf_token": csrf_token(shown)},
+                        follow_redirects=True)
+    assert f"The agenda changed beside {w['adult']} since your page was shown" in html.unescape(
+        stale.get_data(as_text=True))
+    assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
+    fresh = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    moved = client.post(button_action(fresh, f"Move {w['adult']} up"), data={"csrf_token": csrf_token(fresh)},
+                        follow_redirects=True)
+    assert "since your page was shown" not in html.unescape(moved.get_data(as_text=True))
+    assert case_order(app, w["meeting"]) == [w["family"], w["adult"], late]
+
+
 @pytest.mark.parametrize("recorded", ["minutes", "informs_survivor"])
 def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make, recorded):
     """Minutes saved on a case after the agenda page was shown: its Remove button does nothing and

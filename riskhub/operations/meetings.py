@@ -274,8 +274,11 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User, shown: int | No
                  case_ref=reference)
 
 
-def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, shown: int | None) -> None:
-    """Move a case up or down among the cases; the review and other business stay at the ends."""
+def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, shown: int | None,
+              passing: uuid.UUID | None) -> None:
+    """Move a case up or down among the cases; the review and other business stay at the ends.
+    `passing` is the case it would pass as the chair's page showed it (None at either end): a
+    case added, taken off or moved beside it since then means nothing is done."""
     ensure_open(meeting)
     _lock_agenda(meeting)
     cases = [i for i in meeting.items if i.kind == ItemKind.CASE]
@@ -284,9 +287,13 @@ def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, show
     _ensure_as_shown(item, shown)
     index = cases.index(item)
     target = min(max(index + offset, 0), len(cases) - 1)
-    if target == index:
+    other = cases[target] if target != index else None
+    if (other.id if other else None) != passing:
+        raise OperationError(f"The agenda changed beside {item.case.reference} since your page was shown (a case was "
+                             "added, taken off or moved): nothing has been done. Check the agenda below, then try "
+                             "again.")
+    if other is None:
         return
-    other = cases[target]
     item.agenda_group, other.agenda_group = other.agenda_group, item.agenda_group
     item.position, other.position = other.position, item.position
     _renumber(meeting, moved=(item, other))

@@ -207,6 +207,14 @@ def _shown() -> int | None:
     return whole_number(request.args.get("shown"))
 
 
+def _passing() -> uuid.UUID | None:
+    """The case a Move button would pass as its page showed it (none at either end)."""
+    try:
+        return uuid.UUID(request.args.get("past", ""))
+    except ValueError:
+        return None
+
+
 @bp.route("/<reference>/items/<uuid:item_id>/remove", methods=["POST"])
 def remove_item(reference: str, item_id: uuid.UUID) -> Response:
     meeting = load_meeting(reference)
@@ -237,7 +245,8 @@ def move_item(reference: str, item_id: uuid.UUID) -> Response:
     if ConfirmForm().validate_on_submit():
         try:
             with attempt():
-                ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user, shown=_shown())
+                ops.move_item(meeting, _item(meeting, item_id), offset, by=current_user, shown=_shown(),
+                              passing=_passing())
         except OperationError as error:
             flash(error.message, "error")
     return _back(meeting)

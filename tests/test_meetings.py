@@ -216,12 +216,9 @@ def test_moving_a_case_from_a_page_shown_before_another_chair_moved_it_does_noth
         assert refused.status_code == 200 and message in html.unescape(refused.get_data(as_text=True))
 
 
-def test_moving_a_case_past_one_added_since_the_page_was_shown_does_nothing(app, client, auth, people, make):
-    """The chair's page shows the adult case below the family one. Meanwhile a case with children
-    is added between them: "Move up" from that page would pass a case the chair never saw there,
-    so nothing is done and the page says so; from a fresh page, it moves."""
-    w = world(app, client, auth, people, make)
-    shown = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+def add_late_family_case(app, client, people, make, meeting: str, page: str) -> str:
+    """Another case with a child is referred by the IDVA and added by the chair (from `page`, the
+    agenda as the chair's page showed it): it goes at the end of the children's group."""
     late = make.case(people["idva"], survivor=("Lia", "Late", None), involve=(people["police_agency"],))
     idva = app.test_client()
     AuthActions(idva).login("idva@example.org")
@@ -229,7 +226,18 @@ def test_moving_a_case_past_one_added_since_the_page_was_shown_does_nothing(app,
     refer(idva, late)
     with app.app_context():
         referral = db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == late)))
-    client.post(f"/meetings/{w['meeting']}/items", data={"csrf_token": csrf_token(shown), "referral": str(referral)})
+    added = client.post(f"/meetings/{meeting}/items", data={"csrf_token": csrf_token(page), "referral": str(referral)})
+    assert added.status_code == 302
+    return late
+
+
+def test_moving_a_case_past_one_added_since_the_page_was_shown_does_nothing(app, client, auth, people, make):
+    """The chair's page shows the adult case below the family one. Meanwhile a case with children
+    is added between them: "Move up" from that page would pass a case the chair never saw there,
+    so nothing is done and the page says so; from a fresh page, it moves."""
+    w = world(app, client, auth, people, make)
+    shown = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
+    late = add_late_family_case(app, client, people, make, w["meeting"], shown)
     assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
     stale = client.post(button_action(shown, f"Move {w['adult']} up"), data={"csrf_token": csrf_token(shown)},
                         follow_redirects=True)
@@ -277,17 +285,9 @@ def test_minutes_typed_while_a_case_is_added_above_are_saved(app, client, auth, 
     run = f"/meetings/{w['meeting']}/run?item={item_id}"
     form_page = client.get(run).get_data(as_text=True)
     agenda = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-    late = make.case(people["idva"], survivor=("Lia", "Late", None), involve=(people["police_agency"],))
-    idva = app.test_client()
-    AuthActions(idva).login("idva@example.org")
-    post_form(idva, f"/cases/{late}/children/new", {"given_name": "Bo", "age": "3", "in_household": "y"})
-    refer(idva, late)
     with app.app_context():
-        referral = db.session.scalar(select(Referral.id).where(Referral.case.has(Case.reference == late)))
         before = db.session.get(AgendaItem, item_id).position
-    added = client.post(f"/meetings/{w['meeting']}/items", data={"csrf_token": csrf_token(agenda),
-                                                                  "referral": str(referral)})
-    assert added.status_code == 302
+    late = add_late_family_case(app, client, people, make, w["meeting"], agenda)
     assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
     saved = client.post(f"/meetings/{w['meeting']}/run/{item_id}/minutes", data={
         "csrf_token": csrf_token(form_page), "version": hidden_value(form_page, "version"),

@@ -247,7 +247,7 @@ def test_out_of_hours_queue_flags_nights_and_weekends_only(app, client, auth, pe
     assert "RH-2026-0901" in page and "RH-2026-0903" in page and "RH-2026-0902" not in page
 
 
-def test_dashboard_shows_entries_checkpoint_and_last_verification(app, client, auth, people, runner):
+def test_dashboard_shows_entries_checkpoint_and_last_verification(app, client, auth, people, make, runner):
     app.config["AUDIT_SIGNING_KEY"] = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
     assert runner.invoke(args=["audit", "checkpoint"]).exit_code == 0
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
@@ -258,3 +258,14 @@ def test_dashboard_shows_entries_checkpoint_and_last_verification(app, client, a
     assert re.search(rf"Last signed checkpoint</dt><dd>Entry {checkpoint_seq},", page)
     assert re.search(r"Last verified</dt><dd>[^<]+: intact: \d+ entries, 1 checkpoints", page)
     assert "Emergency access</a>: 0 awaiting a decision" in page
+    auth.logout()
+
+    # A programme's auditor reviews their own staff's entries: the chain's verdict, not how many
+    # entries the rest of the log holds.
+    make.user("programme-ig@example.org", people["programme_agency"], ("auditor",))
+    auth.login("programme-ig@example.org")
+    scoped = client.get("/audit/").get_data(as_text=True)
+    assert "Entries written" not in scoped and f"Entry {checkpoint_seq}," not in scoped
+    assert re.search(r"Last signed checkpoint</dt><dd>[^<]*\d{4}[^<]*</dd>", scoped)
+    assert re.search(r"Last verified</dt><dd>[^<]+: intact</dd>", scoped)
+    assert not re.search(r"\d+ entries", scoped)

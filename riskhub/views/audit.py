@@ -73,8 +73,10 @@ def _before() -> int | None:
 def index() -> str:
     """The auditor's dashboard: chain status, queues, and the search form."""
     _log("audit.dashboard", object_type="audit_log")
+    # An agency-scoped auditor is not told how much the rest of the log holds: the chain's
+    # verdict, not its entry count or numbers.
     return render_template("audit/index.html", status=reviews.chain_status(), form=_search_form(),
-                           pending=reviews.pending_emergency_count())
+                           pending=reviews.pending_emergency_count(), whole_log=search_ops.agency_scope() is None)
 
 
 def _scope_name() -> str | None:

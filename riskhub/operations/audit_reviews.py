@@ -229,7 +229,12 @@ class ChainStatus:
     last_checkpoint_seq: int | None
     last_checkpoint_at: datetime | None
     last_verified_at: datetime | None
-    last_verified_result: str | None
+    last_verified_result: str | None  # `audit_verify.summary`: "intact: ..." or "broken: ..."
+
+    @property
+    def last_verdict(self) -> str | None:
+        """The last verification's verdict alone ("intact" or "broken"), without its figures."""
+        return self.last_verified_result.partition(":")[0] if self.last_verified_result else None
 
 
 def chain_status() -> ChainStatus:

@@ -172,7 +172,7 @@ def _lock_agenda(meeting: Meeting) -> None:
     items = db.session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
                                .order_by(AgendaItem.position).execution_options(populate_existing=True)).all()
     set_committed_value(meeting, "items", list(items))
-    ensure_open(meeting)  # closed meanwhile
+    ensure_open(meeting)  # as it is now, not as this request first read it
 
 
 def _open_agenda_of(case_id: uuid.UUID) -> uuid.UUID | None:
@@ -186,7 +186,6 @@ def _open_agenda_of(case_id: uuid.UUID) -> uuid.UUID | None:
 
 def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
     """Put a referred case on the agenda, in its default group, at the end of that group."""
-    ensure_open(meeting)
     _lock_agenda(meeting)
     # Two chairs adding the same referral at once (to one agenda or two): the second waits here
     # for the first to commit, then sees the case on its agenda and is refused.
@@ -279,7 +278,6 @@ def move_item(meeting: Meeting, item: AgendaItem, offset: int, *, by: User, show
     """Move a case up or down among the cases; the review and other business stay at the ends.
     `passing` is the case it would pass as the chair's page showed it (None at either end): a
     case added, taken off or moved beside it since then means nothing is done."""
-    ensure_open(meeting)
     _lock_agenda(meeting)
     cases = [i for i in meeting.items if i.kind == ItemKind.CASE]
     if item not in cases:

@@ -18,6 +18,7 @@ from riskhub.models.accounts import User
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import EmergencyAccess
 from tests.conftest import post_form
+from tests.test_audit_chain import tamper
 
 REASON = "Police attended a report of a threat to kill at the address tonight"
 
@@ -269,3 +270,21 @@ def test_dashboard_shows_entries_checkpoint_and_last_verification(app, client, a
     assert re.search(r"Last signed checkpoint</dt><dd>[^<]*\d{4}[^<]*</dd>", scoped)
     assert re.search(r"Last verified</dt><dd>[^<]+: intact</dd>", scoped)
     assert not re.search(r"\d+ entries", scoped)
+
+
+def test_dashboard_warns_every_auditor_when_the_last_verification_found_the_log_broken(app, client, auth, people,
+                                                                                      make, runner):
+    """Both auditors are told the log is broken; only the one reviewing the whole log is told where."""
+    auth.login("idva@example.org")
+    auth.logout()
+    tamper(app, ("UPDATE access_log SET case_ref = 'RH-2026-9999' WHERE seq = 1", {}))
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 1
+    make.user("programme-ig@example.org", people["programme_agency"], ("auditor",))
+    warning = "The last verification found the log broken"
+    auth.login("auditor@example.org")
+    whole = client.get("/audit/").get_data(as_text=True)
+    assert warning in whole and re.search(r"Last verified</dt><dd>[^<]+: broken: entry 1 ", whole)
+    auth.logout()
+    auth.login("programme-ig@example.org")
+    scoped = client.get("/audit/").get_data(as_text=True)
+    assert warning in scoped and re.search(r"Last verified</dt><dd>[^<]+: broken</dd>", scoped)

@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Select, Table, inspect, select, update
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from riskhub import audit, policy
@@ -29,6 +30,8 @@ from riskhub.models.meetings import (
 )
 from riskhub.models.referrals import Referral, ReferralStatus
 from riskhub.operations import OperationError
+
+Query = TypeVar("Query", bound=Select[Any])
 
 REPEATS = {"none": 0, "weekly": 7, "fortnightly": 14, "monthly": -1}
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -153,15 +156,27 @@ def _renumber(meeting: Meeting, moved: tuple[AgendaItem, ...] = ()) -> None:
     the same entries at once."""
     table = cast(Table, AgendaItem.__table__)  # the table itself: the ORM would move `version`
     ordered = sorted(meeting.items, key=lambda i: (i.agenda_group, i.position))
+    shifts: dict[int, list[AgendaItem]] = {}  # by how far they shift: one statement each
     for number, item in enumerate(ordered):
         if item.position == number:
             continue
         if item in moved or not inspect(item).persistent:
             item.position = number
         else:
-            db.session.execute(update(table).where(table.c.id == item.id).values(position=number))
-            set_committed_value(item, "position", number)
+            shifts.setdefault(number - item.position, []).append(item)
+    for by, shifted in shifts.items():
+        db.session.execute(update(table).where(table.c.id.in_([i.id for i in shifted]))
+                           .values(position=table.c.position + by))
+        for item in shifted:
+            set_committed_value(item, "position", item.position + by)
     meeting.items.sort(key=lambda i: i.position)
+
+
+def _afresh(query: Query) -> Query:
+    """The query's row read again, over this request's copy of it. Only its own columns: the case
+    it points to stays as this request has it (read again through a join, the case would drop
+    the people and agencies already loaded, to be read once more)."""
+    return query.options(lazyload("*")).execution_options(populate_existing=True)
 
 
 def _lock_agenda(meeting: Meeting) -> None:
@@ -189,8 +204,7 @@ def add_case(meeting: Meeting, referral: Referral, *, by: User) -> AgendaItem:
     _lock_agenda(meeting)
     # Two chairs adding the same referral at once (to one agenda or two): the second waits here
     # for the first to commit, then sees the case on its agenda and is refused.
-    db.session.scalar(select(Referral).where(Referral.id == referral.id).with_for_update(of=Referral)
-                      .execution_options(populate_existing=True))
+    db.session.scalar(_afresh(select(Referral).where(Referral.id == referral.id).with_for_update(of=Referral)))
     on_agenda = _open_agenda_of(referral.case_id)
     if on_agenda == meeting.id or any(i.case_id == referral.case_id for i in meeting.items):
         raise OperationError(f"{referral.case.reference} is already on this agenda", "referral")
@@ -251,8 +265,8 @@ def remove_item(meeting: Meeting, item: AgendaItem, *, by: User, shown: int | No
     # finds the entry gone instead of acting on its copy. The entry's own row is locked too, so
     # minutes being saved on it (which do not wait for the agenda) are read, not missed.
     _lock_agenda(meeting)
-    if db.session.scalar(select(AgendaItem).where(AgendaItem.id == item.id).with_for_update(of=AgendaItem)
-                         .execution_options(populate_existing=True)) is None:
+    if db.session.scalar(_afresh(select(AgendaItem).where(AgendaItem.id == item.id)
+                                 .with_for_update(of=AgendaItem))) is None:
         raise OperationError(NO_LONGER_ON_AGENDA)
     _ensure_as_shown(item, shown)
     if item.heard_at is not None:

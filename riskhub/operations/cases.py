@@ -128,7 +128,9 @@ def create_case(
     perpetrator_profile: PerpetratorProfile | None = None,
 ) -> Case:
     """Open a case for a survivor; the creator's agency is involved from the start."""
-    case = Case(reference=next_reference(), status=CaseStatus.OPEN, created_by_agency_id=creator.agency_id)
+    # A new case has no workers yet: said here, naming the first is not a query for the others.
+    case = Case(reference=next_reference(), status=CaseStatus.OPEN, created_by_agency_id=creator.agency_id,
+                workers=[])
     db.session.add(case)
     survivor_row = _add_person(case, PersonRole.SURVIVOR, survivor)
     if survivor_profile is not None:
@@ -157,10 +159,17 @@ def _profile_dict(profile: Any) -> dict[str, Any]:
 
 def find_people(given_name: str, family_name: str, date_of_birth: date | None) -> list[Person]:
     """People whose normalised name and date of birth match exactly, confirmed after decryption."""
-    wanted = Person.identity_key(given_name, family_name, date_of_birth)
-    indexes = field_cipher().blind_index_candidates("person-identity", wanted)
-    found = db.session.scalars(select(Person).where(Person.identity_index.in_(indexes)))
-    return [p for p in found if p.own_identity_key() == wanted]
+    return [p for _, p in people_with_identities({Person.identity_key(given_name, family_name, date_of_birth)})]
+
+
+def people_with_identities(wanted: set[str]) -> list[tuple[str, Person]]:
+    """(identity key, person) for everyone whose identity key (`Person.identity_key`) is one of
+    `wanted`: found by blind index in one query, confirmed after decryption."""
+    cipher = field_cipher()
+    indexes = [index for key in sorted(wanted) for index in cipher.blind_index_candidates("person-identity", key)]
+    keyed = ((p.own_identity_key(), p) for p in db.session.scalars(select(Person).where(
+        Person.identity_index.in_(indexes))))
+    return [(key, p) for key, p in keyed if key in wanted]
 
 
 def possible_duplicates(details: PersonDetails, *, name_agencies: bool) -> list[PossibleDuplicate]:

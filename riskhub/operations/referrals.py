@@ -17,22 +17,20 @@ from riskhub.models.cases import Case, CaseStatus, PersonRole
 from riskhub.models.referrals import Consent, Referral, ReferralReason, ReferralStatus
 from riskhub.operations import OperationError
 from riskhub.operations.assessments import assessments_of, escalation, latest_by_side
-from riskhub.operations.cases import change_status, find_people
+from riskhub.operations.cases import change_status, people_with_identities
 
 
 def earlier_referral_of_pair(case: Case) -> Referral | None:
     """The latest referral within the repeat window for the same survivor and person causing
     harm (matched by blind index, confirmed after decryption), in this case or another."""
     survivor = case.survivor
-    perpetrators = case.people_in_role(PersonRole.PERPETRATOR)
+    perpetrators = {p.own_identity_key() for p in case.people_in_role(PersonRole.PERPETRATOR)}
     if survivor is None or not perpetrators:
         return None
-    survivor_cases = {p.case_id for p in find_people(survivor.given_name or "", survivor.family_name or "",
-                                                       survivor.date_of_birth) if p.role == PersonRole.SURVIVOR}
-    pair_cases: set = set()
-    for perpetrator in perpetrators:
-        pair_cases |= {p.case_id for p in find_people(perpetrator.given_name or "", perpetrator.family_name or "",
-                                                        perpetrator.date_of_birth) if p.role == PersonRole.PERPETRATOR}
+    wanted = survivor.own_identity_key()
+    found = people_with_identities({wanted} | perpetrators)  # one query for the whole pair
+    survivor_cases = {p.case_id for key, p in found if p.role == PersonRole.SURVIVOR and key == wanted}
+    pair_cases = {p.case_id for key, p in found if p.role == PersonRole.PERPETRATOR and key in perpetrators}
     matching = survivor_cases & pair_cases
     if not matching:
         return None

@@ -98,11 +98,15 @@ def record_assessment(case: Case, template: Template, submission: Submission, *,
         "firearms_access": submission.firearms_access,
         "notes": submission.notes.strip(),
     })
-    try:
-        with db.session.begin_nested():
-            db.session.add(assessment)
-    except IntegrityError:  # another request corrected the same assessment at the same moment
-        raise ConflictError(ALREADY_CORRECTED) from None
+    if supersedes is None:
+        db.session.add(assessment)
+        db.session.flush()
+    else:  # in a savepoint: another request may have corrected the same assessment at the same moment
+        try:
+            with db.session.begin_nested():
+                db.session.add(assessment)
+        except IntegrityError:
+            raise ConflictError(ALREADY_CORRECTED) from None
     audit.record("assessment.create", actor=audit.actor_for(assessor), object_type="assessment",
                  object_id=assessment.id, case_ref=case.reference,
                  sections=(f"{template.side}_assessment_detail",))

@@ -277,6 +277,28 @@ def test_referral_records_consent_and_detects_repeats(app, client, auth, people,
         assert later.case.status.value == "referred"
 
 
+def test_only_the_same_survivor_with_the_same_person_causing_harm_makes_a_repeat(app, client, auth, people, make):
+    """The survivor and the person causing harm are looked up together: a match on one of them,
+    or on both with their places swapped, is not a repeat."""
+    ana, rui, marco = ("Ana", "Silva", date(1991, 3, 4)), ("Rui", "Costa", date(1989, 1, 2)), ("Marco", "Reis", None)
+    auth.login("idva@example.org")
+
+    def refer(survivor, perpetrator):
+        reference = make.case(people["idva"], survivor=survivor, perpetrator=perpetrator)
+        response = post_form(client, f"/cases/{reference}/refer", {"reasons": "professional_judgement",
+                                                                   "consent": "given"}, hidden=("shown",))
+        assert response.status_code == 302
+        with app.app_context():
+            referral = db.session.scalars(select(Referral).join(Case).where(Case.reference == reference)).one()
+            return referral.id, referral.repeat_of_id, referral.reasons
+
+    first, _, _ = refer(ana, rui)
+    assert refer(ana, marco)[1:] == (None, "professional_judgement")
+    assert refer(rui, ana)[1:] == (None, "professional_judgement")
+    _, repeat_of, reasons = refer(ana, rui)
+    assert repeat_of == first and "repeat" in reasons
+
+
 def test_a_correction_sent_twice_is_refused_the_second_time(app, client, auth, people, make):
     """The same correction posted twice (a double click, the back button) corrects once; the second
     answers 409 saying the assessment was already corrected, and stores nothing."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -553,6 +554,8 @@ def test_a_survivor_side_only_action_never_reaches_the_perpetrator_facing_side(a
     minutes = client.get(f"/meetings/{meeting}/minutes").get_data(as_text=True)
     assert "Shared action 7731" in minutes and "REFUGE-PLACE-7731" not in minutes
     assert client.get(f"/actions/{secret_id}").status_code == 404
+    unknown_id = uuid.uuid4()
+    assert client.get(f"/actions/{unknown_id}").status_code == 404
     auth.logout()
     with app.app_context():
         views = db.session.scalars(select(AccessLogEntry).where(
@@ -560,8 +563,13 @@ def test_a_survivor_side_only_action_never_reaches_the_perpetrator_facing_side(a
         by_user = {e.user_id: e.sections.split(",") for e in views}
         assert "survivor_actions" in by_user[people["idva"]] and "survivor_actions" not in by_user[people["programme"]]
         denied = db.session.scalars(select(AccessLogEntry).where(
-            AccessLogEntry.action == "action.view", AccessLogEntry.outcome == "denied")).all()
-        assert [e.user_id for e in denied] == [people["programme"]]
+            AccessLogEntry.action == "action.view", AccessLogEntry.outcome == "denied")
+            .order_by(AccessLogEntry.seq)).all()
+        # The survivor-side only action is refused as an address matching nothing is, in the log too:
+        # the programme's own auditor does not learn which case holds one.
+        assert [(e.user_id, e.object_type, e.object_id, e.case_ref) for e in denied] == [
+            (people["programme"], "safety_action", str(secret_id), None),
+            (people["programme"], "safety_action", str(unknown_id), None)]
 
     # A perpetrator-facing chair reviews the open actions without it; the police chair sees both.
     make.user("programme-chair@example.org", people["programme_agency"], ("chair", "practitioner"))

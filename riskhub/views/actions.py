@@ -68,14 +68,16 @@ def not_done() -> str:
 def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
     """Owners report progress with a note; the version check stops silent overwrites."""
     action = db.session.get(SafetyAction, action_id)
-    if action is None:
-        abort(404)
     viewer = access.current_viewer()
-    if not policy.may_update_action(viewer, action.owner_agency_id, action.survivor_only):
+    # A survivor-side only action is not acknowledged to exist across the firewall: refused as an
+    # address that matches no action is, and logged the same way, without its case (the entry is
+    # in the log of the user's own agency, whose auditor would otherwise learn the case has one).
+    hidden = action is None or (action.survivor_only and not policy.may_see_survivor_actions(viewer))
+    if hidden or not policy.may_update_action(viewer, action.owner_agency_id, action.survivor_only):
         audit.record("action.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
-                     object_type="safety_action", object_id=action.id, case_ref=action.case.reference)
-        # A survivor-side only action is not acknowledged to exist across the firewall.
-        abort(404 if action.survivor_only and not policy.may_see_survivor_actions(viewer) else 403)
+                     object_type="safety_action", object_id=action_id,
+                     case_ref=None if hidden else action.case.reference)
+        abort(404 if hidden else 403)
     audit.record("action.view", actor=audit.actor_for(current_user), object_type="safety_action",
                  object_id=action.id, case_ref=action.case.reference,
                  sections=(policy.SECTION_ACTIONS, policy.SECTION_SURVIVOR_ACTIONS) if action.survivor_only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import NoReturn
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -64,6 +65,12 @@ def not_done() -> str:
                               title="Actions not done because the agency did not act")
 
 
+def _refuse(action_id: uuid.UUID, case_ref: str | None, status: int) -> NoReturn:
+    audit.record("action.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
+                 object_type="safety_action", object_id=action_id, case_ref=case_ref)
+    abort(status)
+
+
 @bp.route("/<uuid:action_id>", methods=["GET", "POST"])
 def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
     """Owners report progress with a note; the version check stops silent overwrites."""
@@ -72,12 +79,10 @@ def update(action_id: uuid.UUID) -> str | Response | tuple[str, int]:
     # A survivor-side only action is not acknowledged to exist across the firewall: refused as an
     # address that matches no action is, and logged the same way, without its case (the entry is
     # in the log of the user's own agency, whose auditor would otherwise learn the case has one).
-    hidden = action is None or (action.survivor_only and not policy.may_see_survivor_actions(viewer))
-    if hidden or not policy.may_update_action(viewer, action.owner_agency_id, action.survivor_only):
-        audit.record("action.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
-                     object_type="safety_action", object_id=action_id,
-                     case_ref=None if hidden else action.case.reference)
-        abort(404 if hidden else 403)
+    if action is None or (action.survivor_only and not policy.may_see_survivor_actions(viewer)):
+        _refuse(action_id, None, 404)
+    if not policy.may_update_action(viewer, action.owner_agency_id, action.survivor_only):
+        _refuse(action_id, action.case.reference, 403)
     audit.record("action.view", actor=audit.actor_for(current_user), object_type="safety_action",
                  object_id=action.id, case_ref=action.case.reference,
                  sections=(policy.SECTION_ACTIONS, policy.SECTION_SURVIVOR_ACTIONS) if action.survivor_only

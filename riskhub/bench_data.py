@@ -5,9 +5,13 @@ on top of the agencies, users and cases made by `riskhub.demo_scale`, and the co
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
+import queue
 import random
 import time
+import traceback
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,10 +26,12 @@ from riskhub.demo_scale import (
     Volume,
     World,
     commit_batch,
+    each_case,
     make_accounts,
     make_cases,
     meeting_time,
     phase,
+    plan_first_meetings,
     sharing_protocol,
 )
 from riskhub.extensions import db
@@ -85,8 +91,10 @@ def _hear(world: World, item: Any, chair: User, per_item: float) -> None:
     meeting_run.mark_heard(item, by=chair)
 
 
-def make_meetings(world: World, timings: dict[str, float]) -> None:
-    """Past meetings held and closed (16 cases each, some repeats), then the upcoming ones."""
+def make_meetings(world: World, step: Callable[[int], None], ready: Callable[[int], None]) -> None:
+    """Past meetings held and closed (16 cases each, some repeats), then the upcoming ones.
+
+    `ready(n)` returns once the first n cases have been committed (see `CasesMadeApart`)."""
     rng, volume = world.rng, world.volume
     upcoming = max(2, volume.meetings // 50)
     past = volume.meetings - upcoming
@@ -96,39 +104,140 @@ def make_meetings(world: World, timings: dict[str, float]) -> None:
         by_meeting.setdefault(meeting_number, []).append(number)
     heard: list[int] = []
     everyone = frozenset(a for ids in world.agencies.values() for a in ids)
-    with phase("meetings", volume.meetings, timings) as step:
-        for number in range(volume.meetings):
-            chair = world.user(world.chairs[number % len(world.chairs)])
-            plan = meetings.MeetingPlan(starts_at=datetime.now(UTC) + timedelta(days=1), duration_minutes=240,
-                                        venue="Civic Centre, Room 2", online_link="", agency_ids=everyone)
-            meeting = meetings.schedule_meetings(plan, chair=chair)[0]
-            meeting.starts_at = meeting_time(world, number)  # history: it was (or will be) held then
-            chosen = by_meeting.get(number, [])[:16]
-            # `heard` can hold a case twice (heard again long after); a meeting takes it once.
-            repeats = [n for n in dict.fromkeys(rng.sample(heard, min(len(heard), 24))) if n not in chosen]
-            chosen += repeats[:16 - len(chosen)]
-            for case_number in chosen:
-                case = db.session.get(Case, world.cases[case_number][0])
-                assert case is not None
-                referral = referrals.refer_case(case, by=_referrer(world, case), consent=Consent.GIVEN,
-                                                reasons={ReferralReason.PROFESSIONAL_JUDGEMENT})
-                meetings.add_case(meeting, referral, by=chair)
-            if number < past:
-                meeting_run.start_meeting(meeting, by=chair)
-                _attend(world, meeting, chair)
-                for item in [i for i in meeting.items if i.case is not None]:
-                    _hear(world, item, chair, per_item)
-                meeting_run.close_meeting(meeting, by=chair)
-                heard += [n for n in chosen if n not in heard[-2000:]]
-            else:  # on an open agenda now: not a repeat for the next upcoming meeting
-                heard = [n for n in heard if n not in chosen]
-            if number == past:  # the next meeting is under way: the agenda view the bench reads
-                meeting_run.start_meeting(meeting, by=chair)
-                _attend(world, meeting, chair)
-                world.manifest["meeting"] = {"reference": meeting.reference, "chair": world.emails[chair.id],
-                                             "items": [str(i.id) for i in meeting.items if i.case is not None]}
-            commit_batch()
-            step(1)
+    for number in range(volume.meetings):
+        chair = world.user(world.chairs[number % len(world.chairs)])
+        plan = meetings.MeetingPlan(starts_at=datetime.now(UTC) + timedelta(days=1), duration_minutes=240,
+                                    venue="Civic Centre, Room 2", online_link="", agency_ids=everyone)
+        meeting = meetings.schedule_meetings(plan, chair=chair)[0]
+        meeting.starts_at = meeting_time(world, number)  # history: it was (or will be) held then
+        chosen = by_meeting.get(number, [])[:16]
+        ready(max(chosen, default=-1) + 1)
+        # `heard` can hold a case twice (heard again long after); a meeting takes it once.
+        repeats = [n for n in dict.fromkeys(rng.sample(heard, min(len(heard), 24))) if n not in chosen]
+        chosen += repeats[:16 - len(chosen)]
+        for case_number in chosen:
+            case = db.session.get(Case, world.cases[case_number][0])
+            assert case is not None
+            referral = referrals.refer_case(case, by=_referrer(world, case), consent=Consent.GIVEN,
+                                            reasons={ReferralReason.PROFESSIONAL_JUDGEMENT})
+            meetings.add_case(meeting, referral, by=chair)
+        if number < past:
+            meeting_run.start_meeting(meeting, by=chair)
+            _attend(world, meeting, chair)
+            for item in [i for i in meeting.items if i.case is not None]:
+                _hear(world, item, chair, per_item)
+            meeting_run.close_meeting(meeting, by=chair)
+            heard += [n for n in chosen if n not in heard[-2000:]]
+        else:  # on an open agenda now: not a repeat for the next upcoming meeting
+            heard = [n for n in heard if n not in chosen]
+        if number == past:  # the next meeting is under way: the agenda view the bench reads
+            meeting_run.start_meeting(meeting, by=chair)
+            _attend(world, meeting, chair)
+            world.manifest["meeting"] = {"reference": meeting.reference, "chair": world.emails[chair.id],
+                                         "items": [str(i.id) for i in meeting.items if i.case is not None]}
+        commit_batch()
+        step(1)
+
+
+class CasesMadeApart:
+    """The cases made by a forked process while this one holds the meetings.
+
+    The child makes them exactly as `make_cases` does, in the world as it was at the fork (its
+    random stream included), committing every batch; it sends a word after each case and the
+    (id, reference) of each committed batch. `ready` waits for the cases a meeting hears."""
+
+    def __init__(self, world: World, batch: int, step: Callable[[int], None]) -> None:
+        self.world, self.step, self.seconds = world, step, 0.0
+        self.finished = False
+        context = multiprocessing.get_context("fork")
+        self.messages: Any = context.Queue()
+        # Neither process may use a connection the other opened: the child starts with an
+        # empty pool, and this one opens new connections after the fork.
+        db.engine.dispose()
+        self.process = context.Process(target=self._make, args=(batch,), name="riskhub bench cases", daemon=True)
+        self.process.start()
+
+    def _make(self, batch: int) -> None:  # in the child
+        try:
+            started, sent = time.monotonic(), 0
+            for committed in each_case(self.world, batch):
+                if committed:
+                    self.messages.put(("committed", self.world.cases[sent:]))
+                    sent = len(self.world.cases)
+                else:
+                    self.messages.put(("made", None))
+            self.messages.put(("done", (self.world.refused_events, time.monotonic() - started)))
+        except BaseException:
+            self.messages.put(("failed", traceback.format_exc()))
+        finally:
+            db.session.close()
+            db.engine.dispose()
+
+    def _take(self, wait: bool) -> bool:
+        """Handle the child's next word; False if there was none (at once, or within a second)."""
+        try:
+            word, detail = self.messages.get(block=wait, timeout=1 if wait else None)
+        except queue.Empty:
+            if wait and not self.process.is_alive():
+                raise click.ClickException(f"The process making the cases stopped (exit code "
+                                           f"{self.process.exitcode}) before it had made them all") from None
+            return False
+        if word == "failed":
+            raise click.ClickException(f"Making the cases failed:\n{detail}")
+        if word == "done":
+            self.world.refused_events, self.seconds = detail
+            self.finished = True
+            return True
+        if word == "committed":
+            self.world.cases.extend(detail)
+        self.step(1)
+        return True
+
+    def ready(self, count: int) -> None:
+        while len(self.world.cases) < count:
+            self._take(wait=True)
+        while self._take(wait=False):  # what else the child has said meanwhile (its progress)
+            pass
+
+    def finish(self) -> float:
+        """Wait for the child to make the rest; how long it took."""
+        while not self.finished:
+            self._take(wait=True)
+        self.process.join()
+        return self.seconds
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+
+
+def make_cases_and_meetings(world: World, timings: dict[str, float], batch: int) -> None:
+    """The cases, then the meetings that hear them (each meeting's own random stream, so both
+    backends make the same meetings from the same seed).
+
+    On PostgreSQL the cases are made by a second process while this one holds the meetings, each
+    meeting waiting until its cases are committed: both are mostly Python, and the machine has
+    more than one core. SQLite has one writer at a time, so there they are made in turn."""
+    plan_first_meetings(world)
+    meetings_rng = random.Random(world.rng.getrandbits(64))
+    if db.engine.dialect.name == "sqlite":
+        make_cases(world, timings, batch)
+        world.rng = meetings_rng
+        with phase("meetings", world.volume.meetings, timings) as step:
+            make_meetings(world, step, ready=lambda _count: None)
+        return
+    audit.commit_pending()  # the protocol and anything else noted go in before the fork
+    started = time.monotonic()
+    with phase("cases and meetings", world.volume.cases + world.volume.meetings, timings) as step:
+        maker = CasesMadeApart(world, batch, step)
+        world.rng = meetings_rng
+        try:
+            make_meetings(world, step, maker.ready)
+            timings["meetings"] = round(time.monotonic() - started, 1)
+            timings["cases"] = round(maker.finish(), 1)
+        finally:
+            maker.stop()
 
 
 def report_on_actions(world: World, timings: dict[str, float], batch: int) -> None:
@@ -262,8 +371,7 @@ def generate(cases_count: int, *, seed: int, password: str, manifest: Path, batc
     audit.defer()
     make_accounts(world, password, timings)
     sharing_protocol(world)
-    make_cases(world, timings, batch)
-    make_meetings(world, timings)
+    make_cases_and_meetings(world, timings, batch)
     report_on_actions(world, timings, batch * 5)
     fill_access_log(world, timings, 5000)
     result = write_manifest(world, password, manifest)

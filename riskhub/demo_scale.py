@@ -289,15 +289,27 @@ def meeting_time(world: World, number: int) -> datetime:
     return start - timedelta(days=3 * 365) + timedelta(days=(3 * 365 - 1) * number / max(1, past))
 
 
-def make_cases(world: World, timings: dict[str, float], batch: int) -> None:
+def plan_first_meetings(world: World) -> None:
+    """Which meeting first hears each case: cases are spread evenly over the meetings, oldest first."""
     count, meetings_total = world.volume.cases, world.volume.meetings
-    with phase("cases", count, timings) as step:
-        for number in range(count):
-            meeting = min(meetings_total - 1, number * meetings_total // count)
-            world.first_meeting[number] = meeting
-            opened = min(meeting_time(world, meeting), datetime.now(UTC) - timedelta(days=1))
-            make_case(world, number, opened - timedelta(days=world.rng.randint(14, 45)))
-            if number % batch == batch - 1:
-                commit_batch()
+    world.first_meeting = {number: min(meetings_total - 1, number * meetings_total // count)
+                           for number in range(count)}
+
+
+def each_case(world: World, batch: int) -> Iterator[bool]:
+    """Make the cases oldest first, committing every `batch` and after the last; yield after
+    each case whether it has been committed (so another process may now read it and those before)."""
+    count = world.volume.cases
+    for number in range(count):
+        opened = min(meeting_time(world, world.first_meeting[number]), datetime.now(UTC) - timedelta(days=1))
+        make_case(world, number, opened - timedelta(days=world.rng.randint(14, 45)))
+        committed = number % batch == batch - 1 or number == count - 1
+        if committed:
+            commit_batch()
+        yield committed
+
+
+def make_cases(world: World, timings: dict[str, float], batch: int) -> None:
+    with phase("cases", world.volume.cases, timings) as step:
+        for _committed in each_case(world, batch):
             step(1)
-        commit_batch()

@@ -15,7 +15,7 @@ from riskhub.models.accounts import Role
 from riskhub.models.assessments import Assessment
 from riskhub.models.audit import AccessLogEntry
 from riskhub.models.cases import Case
-from riskhub.models.meetings import Meeting
+from riskhub.models.meetings import AgendaItem, Meeting
 
 
 def count(model: Any) -> int:
@@ -36,6 +36,10 @@ def test_bench_data_fills_a_fresh_instance_and_the_access_log_verifies(app: Flas
         assert count(Case) == 50
         assert count(Assessment) == 150  # two survivor-side and one perpetrator-side per case
         assert count(Meeting) == manifest["volume"]["meetings"] == 4
+        # Each case goes on the agenda of the meeting that first hears it (on PostgreSQL the
+        # cases are made by a second process, and each meeting waits for its own).
+        on_agendas = db.session.scalar(select(func.count(AgendaItem.case_id.distinct())))
+        assert on_agendas == 50
         entries = count(AccessLogEntry)
         assert entries == manifest["access_log_entries"] >= manifest["volume"]["access_log"]
         # The benchmark's auditor reviews every agency's entries, not a programme's own staff's.
@@ -61,3 +65,25 @@ def test_bench_data_fills_a_fresh_instance_and_the_access_log_verifies(app: Flas
 
     again = runner.invoke(args=["bench-data", "--cases", "50"])
     assert again.exit_code != 0 and "already has users" in again.output
+
+
+def test_a_failure_while_making_the_cases_stops_the_command_with_its_reason(app: Flask, runner: Any,
+                                                                             tmp_path: Path,
+                                                                             monkeypatch: Any) -> None:
+    """On PostgreSQL the cases are made by a second process: its failure must reach the user, not
+    leave the meetings waiting for cases that never come."""
+    import riskhub.demo_scale
+
+    made = riskhub.demo_scale.make_case
+
+    def make_case(world: Any, number: int, created: Any) -> None:
+        if number == 30:
+            raise RuntimeError("the disk is full")
+        made(world, number, created)
+
+    monkeypatch.setattr(riskhub.demo_scale, "make_case", make_case)
+    app.instance_path = str(tmp_path)
+    result = runner.invoke(args=["bench-data", "--cases", "50", "--seed", "7"])
+    assert result.exit_code != 0
+    assert "the disk is full" in result.output + repr(result.exception)
+    assert not (tmp_path / "bench-manifest.json").exists()

@@ -213,8 +213,8 @@ class CasesMadeApart:
 
 
 def make_cases_and_meetings(world: World, timings: dict[str, float], batch: int) -> None:
-    """The cases, then the meetings that hear them (each meeting's own random stream, so both
-    backends make the same meetings from the same seed).
+    """The cases, then the meetings that hear them (the meetings draw from a random stream of
+    their own, so both backends make the same meetings from the same seed).
 
     On PostgreSQL the cases are made by a second process while this one holds the meetings, each
     meeting waiting until its cases are committed: both are mostly Python, and the machine has

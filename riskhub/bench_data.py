@@ -143,12 +143,11 @@ class CasesMadeApart:
     """The cases made by a forked process while this one holds the meetings.
 
     The child makes them exactly as `make_cases` does, in the world as it was at the fork (its
-    random stream included), committing every batch; it sends a word after each case and the
-    (id, reference) of each committed batch. `ready` waits for the cases a meeting hears."""
+    random stream included), committing every batch, and sends the (id, reference) of each
+    committed batch. `ready` waits for the cases a meeting hears."""
 
-    def __init__(self, world: World, batch: int, step: Callable[[int], None]) -> None:
-        self.world, self.step, self.seconds = world, step, 0.0
-        self.finished = False
+    def __init__(self, world: World, batch: int) -> None:
+        self.world, self.seconds, self.finished = world, 0.0, False
         context = multiprocessing.get_context("fork")
         self.messages: Any = context.Queue()
         # Neither process may use a connection the other opened: the child starts with an
@@ -164,8 +163,6 @@ class CasesMadeApart:
                 if committed:
                     self.messages.put(("committed", self.world.cases[sent:]))
                     sent = len(self.world.cases)
-                else:
-                    self.messages.put(("made", None))
             self.messages.put(("done", (self.world.refused_events, time.monotonic() - started)))
         except BaseException:
             self.messages.put(("failed", traceback.format_exc()))
@@ -173,36 +170,31 @@ class CasesMadeApart:
             db.session.close()
             db.engine.dispose()
 
-    def _take(self, wait: bool) -> bool:
-        """Handle the child's next word; False if there was none (at once, or within a second)."""
+    def _take(self) -> None:
+        """Wait for the child's next word and act on it; stop if the child has gone silent for good."""
         try:
-            word, detail = self.messages.get(block=wait, timeout=1 if wait else None)
+            word, detail = self.messages.get(timeout=1)
         except queue.Empty:
-            if wait and not self.process.is_alive():
+            if not self.process.is_alive():
                 raise click.ClickException(f"The process making the cases stopped (exit code "
                                            f"{self.process.exitcode}) before it had made them all") from None
-            return False
+            return
         if word == "failed":
             raise click.ClickException(f"Making the cases failed:\n{detail}")
         if word == "done":
             self.world.refused_events, self.seconds = detail
             self.finished = True
-            return True
-        if word == "committed":
+        else:
             self.world.cases.extend(detail)
-        self.step(1)
-        return True
 
     def ready(self, count: int) -> None:
         while len(self.world.cases) < count:
-            self._take(wait=True)
-        while self._take(wait=False):  # what else the child has said meanwhile (its progress)
-            pass
+            self._take()
 
     def finish(self) -> float:
         """Wait for the child to make the rest; how long it took."""
         while not self.finished:
-            self._take(wait=True)
+            self._take()
         self.process.join()
         return self.seconds
 
@@ -229,8 +221,9 @@ def make_cases_and_meetings(world: World, timings: dict[str, float], batch: int)
         return
     audit.commit_pending()  # the protocol and anything else noted go in before the fork
     started = time.monotonic()
-    with phase("cases and meetings", world.volume.cases + world.volume.meetings, timings) as step:
-        maker = CasesMadeApart(world, batch, step)
+    # The bar counts the meetings: they wait for their cases, so they finish last.
+    with phase("cases and meetings", world.volume.meetings, timings) as step:
+        maker = CasesMadeApart(world, batch)
         world.rng = meetings_rng
         try:
             make_meetings(world, step, maker.ready)

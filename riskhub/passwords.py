@@ -17,8 +17,10 @@ MAX_LENGTH = 128
 # new settings at the next sign-in. docs/PERFORMANCE.md gives the cost of each choice.
 _DEFAULTS = PasswordHasher()
 _hasher = _DEFAULTS
-# Verified against when the email is unknown, so both paths cost the same time.
-_DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+# Verified against when the email is unknown, so both paths cost the same time. Made by
+# `configure`, which every app calls at start (made here too, it would cost each process start,
+# every worker and every command, a second argon2 hash).
+_DUMMY_HASH: str | None = None
 # One hash at a time per process: each takes 64 MiB while it runs, and two threads of a worker
 # hashing at once would lift its memory past 200 MB for no gain on a 2-core machine.
 _ONE_AT_A_TIME = threading.Lock()
@@ -42,9 +44,16 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     """Check a password; an unknown account still pays for one verification."""
     try:
         with _ONE_AT_A_TIME:
-            return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+            return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:  # used without `configure` (outside an app)
+        _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+    return _DUMMY_HASH
 
 
 def needs_rehash(stored_hash: str) -> bool:

@@ -32,7 +32,8 @@ def configure(time_cost: int | None = None, memory_kib: int | None = None, paral
     _hasher = PasswordHasher(time_cost=time_cost or _DEFAULTS.time_cost,
                              memory_cost=memory_kib or _DEFAULTS.memory_cost,
                              parallelism=parallelism or _DEFAULTS.parallelism)
-    _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
+    _DUMMY_HASH = None
+    _dummy_hash()  # made now, at the new cost, so the first unknown email takes no longer than the rest
 
 
 def hash_password(password: str) -> str:
@@ -51,7 +52,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
 
 def _dummy_hash() -> str:
     global _DUMMY_HASH
-    if _DUMMY_HASH is None:  # used without `configure` (outside an app)
+    if _DUMMY_HASH is None:  # only before `configure` (outside an app)
         _DUMMY_HASH = _hasher.hash("riskhub-timing-equaliser")
     return _DUMMY_HASH
 

@@ -25,6 +25,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from bench.scenarios import read_and_written
+from riskhub import sqlite_lock
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 
@@ -58,16 +59,17 @@ def profile(app: Flask, client: FlaskClient, paths: list[str], repeat: int, by_o
         shapes[_shape(statement)] += 1
 
     # How long each request keeps a transaction open: on SQLite that is the single writer's
-    # turn, which every other request waits for.
-    opened: list[float] = []
+    # turn, which every other request waits for (the session lookup before it takes none).
+    opened: list[float | None] = []
     held = [0.0]
 
     def begin(_conn: Any) -> None:
-        opened.append(time.perf_counter())
+        opened.append(None if sqlite_lock.reads_only() else time.perf_counter())
 
     def end(_conn: Any) -> None:
-        if opened:
-            held[0] += time.perf_counter() - opened.pop()
+        started = opened.pop() if opened else None
+        if started is not None:
+            held[0] += time.perf_counter() - started
 
     event.listen(engine, "before_cursor_execute", count)
     for n in range(10):  # warm caches (templates, compiled SQL, the database's pages) before measuring

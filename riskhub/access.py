@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.exceptions import Forbidden
 
-from riskhub import audit, policy
+from riskhub import audit, policy, sqlite_lock
 from riskhub.extensions import db, login_manager
 from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
@@ -41,8 +41,12 @@ class CaseNotShared(Forbidden):
 @login_manager.user_loader
 def _load_user(token: str) -> User | None:
     """Flask-Login keeps the server-side session token; the session row decides."""
+    # Found before the request's own work, outside SQLite's writer turn; anything this
+    # changes (the session's last activity, its end) is written in the request's transaction.
+    with sqlite_lock.reading_first(db.session()):
+        row = accounts.find_session(token)
     # Asking whether the session is still live is not activity that keeps it.
-    user = accounts.load_session(token, touch=request.endpoint != "auth.session_status")
+    user = accounts.resume_session(row, token, touch=request.endpoint != "auth.session_status")
     if user is None:
         session.clear()
     return user

@@ -59,9 +59,12 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     """Take SQLite's write lock at BEGIN, so concurrent requests wait instead of failing.
 
     Nearly every signed-in request writes (the access log), and a WAL reader that later
-    writes would otherwise fail with SQLITE_BUSY instead of waiting.
+    writes would otherwise fail with SQLITE_BUSY instead of waiting. A `reading_first`
+    transaction only reads, so it begins deferred and waits for no one.
     """
-    if connection.dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite" and sqlite_lock.reads_only():
+        connection.exec_driver_sql("BEGIN")
+    elif connection.dialect.name == "sqlite":
         sqlite_lock.acquire(connection)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

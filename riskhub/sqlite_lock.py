@@ -1,6 +1,6 @@
 """SQLite's writer turn, handed over at once instead of polled for.
 
-Every riskhub transaction on SQLite starts with BEGIN IMMEDIATE (it writes the access log, and
+Every riskhub transaction on SQLite but one starts with BEGIN IMMEDIATE (it writes the access log, and
 a WAL reader that later writes would fail instead of waiting). SQLite's own busy handler waits
 for the write lock by sleeping in steps of up to 100 ms, so under load a request often sleeps
 long after the lock was free, and an unlucky one waits seconds. Here each transaction first
@@ -9,6 +9,11 @@ waiter the moment it is released, and gives it up right after its COMMIT or ROLL
 
 A thread that already holds the turn through another connection does not wait for itself: it
 falls back to SQLite's busy timeout, which fails after a bounded wait as before.
+
+The one: a request's first step, finding whose session it is, only reads. It runs in a
+transaction of its own that starts deferred and takes no turn (`reading_first`), so the turn
+starts with the request's own work. The session is then read a moment before the rest, as on
+PostgreSQL, where each statement of a transaction reads what was committed when it ran.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 _FD = "riskhub.sqlite_lock_fd"
 _HELD = "riskhub.sqlite_lock_held"
@@ -35,6 +44,38 @@ def _held_paths() -> set[str]:
         _local.paths = set()
     paths: set[str] = _local.paths
     return paths
+
+
+def reads_only() -> bool:
+    """Whether the transaction about to begin is a `reading_first` one (BEGIN, no turn)."""
+    return getattr(_local, "reading", False)
+
+
+@contextmanager
+def reading_first(session: Session) -> Iterator[None]:
+    """Run the block, which must only read, in a transaction of its own that waits for no
+    writer: on SQLite it starts with a deferred BEGIN and takes no turn, and ends when the block
+    does, keeping the values the block loaded (the next statement begins the usual transaction,
+    with the turn). Elsewhere, or once the session has begun or holds changes, the block simply
+    runs in the session's transaction."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or session.in_transaction() or session.new or session.dirty or session.deleted:
+        yield
+        return
+    _local.reading = True
+    try:
+        yield
+        assert not (session.new or session.dirty or session.deleted), "a reading_first block changed something"
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _local.reading = False
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()  # ends a transaction that wrote nothing
+    finally:
+        session.expire_on_commit = expiring
 
 
 def acquire(connection: Any) -> None:

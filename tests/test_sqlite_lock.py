@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from riskhub.extensions import db
 from tests.conftest import BACKEND
@@ -66,3 +66,34 @@ def test_a_failed_request_gives_the_turn_back(app: Flask, client: Any) -> None:
         assert turn_is_free(lock)
         assert client.get("/health").status_code == 200
         assert turn_is_free(lock)
+
+
+def test_a_signed_in_request_finds_its_session_while_another_holds_the_turn(app: Flask, client: Any, auth: Any,
+                                                                           people: Any) -> None:
+    """Whose session it is only reads, so it is found without waiting; the page's own work
+    (it writes the access log) waits for the turn, and the session's activity is then stored."""
+    auth.login("idva@example.org")
+    with app.app_context():
+        engine = db.engine
+    found = threading.Event()
+
+    def session_lookup(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "FROM user_sessions" in statement:
+            found.set()
+
+    responses: list[Any] = []
+    event.listen(engine, "before_cursor_execute", session_lookup)
+    try:
+        with engine.connect() as holder:
+            holder.execute(text("SELECT 1"))  # takes the turn
+            request = threading.Thread(target=lambda: responses.append(client.get("/actions/mine")))
+            request.start()
+            assert found.wait(10), "the session was not looked up while another transaction held the turn"
+            request.join(0.3)
+            assert request.is_alive() and responses == []  # the page waits for the turn
+            holder.commit()
+            request.join(20)
+    finally:
+        event.remove(engine, "before_cursor_execute", session_lookup)
+    assert responses[0].status_code == 200
+    assert "My actions" in responses[0].get_data(as_text=True)

@@ -232,14 +232,18 @@ def _session_expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
-def load_session(token: str, *, touch: bool = True) -> User | None:
-    """Return the session's user if the session is live; end it if it has timed out.
-    `touch=False` asks without counting as activity (the page script's "am I still signed in?")."""
-    # The session, its user, their agency and roles in one statement.
-    row = db.session.execute(
+def find_session(token: str) -> UserSession | None:
+    """The session row of a token, with its user, their agency and roles, in one statement
+    that only reads (`resume_session` decides what it means)."""
+    return db.session.execute(
         select(UserSession).where(UserSession.token_hash == _token_hash(token))
         .options(joinedload(UserSession.user).joinedload(User.role_rows))
     ).unique().scalar_one_or_none()
+
+
+def resume_session(row: UserSession | None, token: str, *, touch: bool = True) -> User | None:
+    """The user of a found session if it is live; end it if it has timed out.
+    `touch=False` asks without counting as activity (the page script's "am I still signed in?")."""
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()

@@ -136,6 +136,56 @@ def test_malformed_paging_cursor_is_a_400(client, auth, people):
     auth.login("auditor@example.org")
     assert client.get("/audit/search?before=abc").status_code == 400
     assert client.get("/audit/search?before=99999999999999999999999").status_code == 400
+    assert client.get("/audit/search?before=12").status_code == 400  # an entry number is not a cursor
+    assert client.get("/audit/search?before=%C3%A9t%C3%A9").status_code == 400
+
+
+def test_a_programmes_auditor_is_shown_no_place_in_the_whole_log(app, client, auth, people, make):
+    """Entry numbers count every agency's entries: the gaps between a programme's own would tell
+    its auditor how busy the survivor-side services were in between. Pages, links, the CSV, its
+    name and the record of the export carry none; the cursor still pages correctly."""
+    make.user("programme-ig@example.org", people["programme_agency"], ("auditor",))
+    reference = make.case(people["idva"])
+    with app.app_context():
+        programme = audit.actor_for(db.session.get(User, people["programme"]))
+        idva = audit.actor_for(db.session.get(User, people["idva"]))
+        for n in range(9):
+            audit.record("case.view", actor=programme, case_ref=reference)
+            for _ in range(n):  # survivor-side activity between the programme's own entries
+                audit.record("case.view", actor=idva, case_ref=reference)
+        db.session.commit()
+        numbers = {str(e.seq) for e in db.session.scalars(select(AccessLogEntry))}
+    auth.login("programme-ig@example.org")
+    first = client.get("/audit/search?action=case.view").get_data(as_text=True)
+    assert '<th scope="col">Entry</th>' not in first and "<tr><td>Change Programme" not in first
+    assert first.count("<td>case.view</td>") == 5 and "Riverside IDVA" not in first
+    older = re.search(r'<a href="([^"]+)">Older entries</a>', first).group(1).replace("&amp;", "&")
+    cursor = re.search(r"before=([^&]+)", older).group(1)
+    assert cursor not in numbers and not cursor.isdigit()
+    second = client.get(older).get_data(as_text=True)
+    assert second.count("<td>case.view</td>") == 4 and "Older entries" not in second  # the other 4 of 9
+
+    for page in (f"/audit/cases/{reference}", f"/audit/users/{people['programme']}"):
+        html = client.get(page).get_data(as_text=True)
+        assert '<th scope="col">Entry</th>' not in html
+        assert all(c not in numbers for c in re.findall(r"before=([^&\"]+)", html)), page
+
+    export = client.get("/audit/export?action=case.view")
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    assert rows[0][0] == "Time (UTC)" and len(rows) == 1 + 4
+    assert all(not row[0].isdigit() for row in rows[1:])
+    name = re.search(r'filename="access-log-(.+)\.csv"', export.headers["Content-Disposition"]).group(1)
+    assert re.fullmatch(r"\d{8}T\d{6}Z-\d{8}T\d{6}Z", name)
+    assert re.search(r"before=([^&]+)", export.headers["X-Next-Part"]).group(1) not in numbers
+    logged = entries(app, "audit.export")[-1]
+    assert logged.purpose.startswith(f"csv 4 entries {name};")
+    auth.logout()
+
+    # The whole log's auditor still reads each entry's number.
+    auth.login("auditor@example.org")
+    whole = client.get("/audit/search?action=case.view").get_data(as_text=True)
+    shown = re.findall(r"<tr><td>(\d+)</td>", whole)
+    assert len(shown) == 5 and set(shown) <= numbers
 
 
 def test_entries_of_failed_requests_are_found_and_marked_not_completed(app, client, auth, people):

@@ -26,6 +26,7 @@ from riskhub.operations.audit_search import (
     Page,
     agency_names,
     agency_scope,
+    cursor,
     entries,
     in_scope,
     page_of,
@@ -157,24 +158,24 @@ def out_of_hours(before: int | None) -> Page:
 def _scan(keep: Any, before: int | None) -> Page:
     """A page of case-content entries the predicate keeps, reading at most SCAN_BUDGET entries."""
     c = AccessLogEntry.__table__.c
-    size, read, cursor = int(current_app.config["AUDIT_PAGE_SIZE"]), 0, before
+    size, read, last_seq = int(current_app.config["AUDIT_PAGE_SIZE"]), 0, before
     kept: list[Any] = []
     since = review_since()
     while len(kept) < size and read < SCAN_BUDGET:
         query = entries().where(c.case_ref.is_not(None), c.at >= since)
-        if cursor:
-            query = query.where(c.seq < cursor)
+        if last_seq:
+            query = query.where(c.seq < last_seq)
         rows = db.session.execute(query.order_by(c.seq.desc()).limit(2000)).all()
         if not rows:
             return Page(with_names(kept), None)
         for row in rows:
             read += 1
-            cursor = row.seq
+            last_seq = row.seq
             if keep(row):
                 kept.append(row)
                 if len(kept) == size:
                     break
-    return Page(with_names(kept), cursor, {"stopped_early": len(kept) < size})
+    return Page(with_names(kept), cursor(last_seq) if last_seq else None, {"stopped_early": len(kept) < size})
 
 
 @dataclass

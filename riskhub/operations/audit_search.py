@@ -1,13 +1,19 @@
 """Searching the access log for auditors: filters, keyset pages, names for the ids, CSV export.
 
 Every page is "the newest N entries below seq X" over an index that starts with the filtered
-column and ends with seq, so a page costs the same at a thousand entries or ten million.
+column and ends with seq, so a page costs the same at a thousand entries or ten million. X
+travels in links sealed (`cursor`): an agency's auditor, who sees only their own staff's
+entries, is never shown a place in the whole log, whose gaps would tell how busy the other
+agencies were in between.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import io
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +21,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, has_request_context
 from sqlalchemy import Select, select, text
 
@@ -73,7 +83,7 @@ class Entry:
 @dataclass
 class Page:
     entries: list[Entry]
-    next_before: int | None  # pass as `before` for the next (older) page
+    next_before: str | None  # the `cursor` to pass as `before` for the next (older) page
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -175,12 +185,40 @@ def with_names(rows: Iterable[Sequence[Any]]) -> list[Entry]:
     return entries
 
 
+def _cursor_cipher() -> AESGCM:
+    """The key that seals paging cursors, derived from the app's secret key (kept per app)."""
+    cipher: AESGCM | None = current_app.extensions.get("riskhub.audit_cursor")
+    if cipher is None:
+        secret = current_app.config["SECRET_KEY"]
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"riskhub audit paging cursor").derive(
+            secret.encode() if isinstance(secret, str) else secret)
+        cipher = current_app.extensions["riskhub.audit_cursor"] = AESGCM(key)
+    return cipher
+
+
+def cursor(seq: int) -> str:
+    """A page's `before` cursor for links: the entry number sealed (authenticated encryption), so
+    that no URL an auditor is given shows it."""
+    nonce = os.urandom(12)
+    sealed = nonce + _cursor_cipher().encrypt(nonce, seq.to_bytes(8, "big"), b"before")
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def cursor_seq(value: str) -> int | None:
+    """The entry number a cursor was made from; None for anything `cursor` did not make."""
+    try:
+        sealed = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return int.from_bytes(_cursor_cipher().decrypt(sealed[:12], sealed[12:], b"before"), "big")
+    except (ValueError, binascii.Error, InvalidTag):
+        return None
+
+
 def page_of(query: Select[Any], size: int | None = None) -> Page:
     """One keyset page: `size` entries and the cursor for the next page, if there is one."""
     size = size or int(current_app.config["AUDIT_PAGE_SIZE"])
     rows = db.session.execute(query.limit(size + 1)).all()
     entries = with_names(rows[:size])
-    return Page(entries, entries[-1].seq if len(rows) > size else None)
+    return Page(entries, cursor(entries[-1].seq) if len(rows) > size else None)
 
 
 def search(filters: Filters, before: int | None = None) -> Page:
@@ -199,16 +237,17 @@ def spreadsheet_safe(value: Any) -> str:
     return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
-def export_part(filters: Filters, before: int | None) -> tuple[str, list[Entry], int | None]:
+def export_part(filters: Filters, before: int | None) -> tuple[str, list[Entry], str | None]:
     """One CSV file of at most AUDIT_EXPORT_MAX_ROWS entries, and the cursor of the next file."""
     cap = int(current_app.config["AUDIT_EXPORT_MAX_ROWS"])
     page = page_of(filtered(filters, before), cap)
+    first = 0 if agency_scope() is None else 1  # an agency's auditor is given no entry numbers
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADER)
+    writer.writerow(CSV_HEADER[first:])
     for e in page.entries:
         writer.writerow([spreadsheet_safe(v) for v in (
             e.seq, as_utc(e.at).isoformat(timespec="seconds"), e.user_name, e.user_id, e.agency_name, e.roles,
             e.action, e.object_type, e.object_id, e.case_ref, e.sections, e.purpose, e.outcome, e.request_id,
-            e.client_address)])
+            e.client_address)[first:]])
     return out.getvalue(), page.entries, page.next_before

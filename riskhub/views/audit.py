@@ -8,6 +8,7 @@ PostgreSQL), so no filter can tie up the server.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
@@ -21,12 +22,12 @@ from riskhub.extensions import db
 from riskhub.forms import show_operation_error
 from riskhub.forms.audit import AuditSearchForm, EmergencyReviewForm
 from riskhub.models.accounts import Agency, User
+from riskhub.models.base import as_utc
 from riskhub.models.cases import Case, EmergencyAccess
 from riskhub.operations import OperationError, accounts
 from riskhub.operations import audit_reviews as reviews
 from riskhub.operations import audit_search as search_ops
 from riskhub.operations import sharing as sharing_ops
-from riskhub.views import whole_number
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -59,11 +60,12 @@ def _log(action: str, **facts: Any) -> None:
 
 
 def _before() -> int | None:
-    """The keyset cursor from the query string; a malformed one is a 400, not a 500."""
+    """The entry number the keyset cursor in the query string stands for; a cursor the pages did
+    not make is a 400, not a 500."""
     value = request.args.get("before", "")
     if not value:
         return None
-    number = whole_number(value)
+    number = search_ops.cursor_seq(value)
     if number is None:
         abort(400)
     return number
@@ -76,7 +78,7 @@ def index() -> str:
     # An agency-scoped auditor is not told how much the rest of the log holds: the chain's
     # verdict, not its entry count or numbers.
     return render_template("audit/index.html", status=reviews.chain_status(), form=_search_form(),
-                           pending=reviews.pending_emergency_count(), whole_log=search_ops.agency_scope() is None)
+                           pending=reviews.pending_emergency_count())
 
 
 def _scope_name() -> str | None:
@@ -92,7 +94,8 @@ def _scope_name() -> str | None:
 
 @bp.context_processor
 def _scope_for_pages() -> dict[str, Any]:
-    return {"audit_scope_name": _scope_name()}
+    # An agency-scoped auditor is shown no entry numbers or counts of the whole log (`whole_log`).
+    return {"audit_scope_name": _scope_name(), "whole_log": search_ops.agency_scope() is None}
 
 
 def _search_form() -> AuditSearchForm:
@@ -134,7 +137,7 @@ def _filters(form: AuditSearchForm) -> search_ops.Filters | None:
 SEARCH_FIELDS = ("user", "agency", "case_ref", "action", "outcome", "date_from", "date_to")
 
 
-def _query_args(before: int | None = None) -> dict[str, Any]:
+def _query_args(before: str | None = None) -> dict[str, Any]:
     """The search's own filters, for its next-page and export links (nothing else that was sent)."""
     args: dict[str, Any] = {k: v for k, v in request.args.items() if k in SEARCH_FIELDS and v}
     if before:
@@ -156,7 +159,7 @@ def search() -> Page:
     _log("audit.search", object_type="user" if filters.user_id else "audit_log", object_id=filters.user_id,
          case_ref=filters.case_ref, purpose=filters.describe())
     return render_template("audit/search.html", form=form, page=page, query_args=_query_args,
-                           export_url=url_for("audit.export", **_query_args(_before())))
+                           export_url=url_for("audit.export", **_query_args(request.args.get("before"))))
 
 
 def _too_slow(form: AuditSearchForm) -> tuple[str, int]:
@@ -177,7 +180,8 @@ def export() -> Page:
         body, entries, next_before = search_ops.export_part(filters, _before())
     except OperationalError:
         return _too_slow(form)
-    span = f"{entries[-1].seq}-{entries[0].seq}" if entries else "none"
+    # Named by the times it spans: entry numbers would tell an agency's auditor how busy the rest of the log was.
+    span = f"{_stamp(entries[-1].at)}-{_stamp(entries[0].at)}" if entries else "none"
     _log("audit.export", object_type="user" if filters.user_id else "audit_log", object_id=filters.user_id,
          case_ref=filters.case_ref, purpose=f"csv {len(entries)} entries {span}; {filters.describe()}"[:200])
     response = Response(body, mimetype="text/csv")
@@ -185,6 +189,10 @@ def export() -> Page:
     if next_before:
         response.headers["X-Next-Part"] = url_for("audit.export", **_query_args(next_before))
     return response
+
+
+def _stamp(moment: datetime) -> str:
+    return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
 
 
 @bp.route("/cases/<reference>")

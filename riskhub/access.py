@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
+from functools import cache
 
 from flask import abort, request, session
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.exceptions import Forbidden
 
 from riskhub import audit, policy, sqlite_lock
@@ -66,22 +66,25 @@ def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Vie
     return viewer
 
 
+@cache
+def _case_by_reference(also: tuple[str, ...]) -> Select[Case]:
+    return select(Case).where(Case.reference == bindparam("reference")).options(
+        *(selectinload(getattr(Case, name)) for name in ("people", "involvements", *also)))
+
+
 def load_case(reference: str, sections: Iterable[str], action: str = "case.view",
-              also: Iterable[ORMOption] = (),
+              also: tuple[str, ...] = (),
               permission: tuple[Callable[[policy.Viewer], bool], str] | None = None) -> tuple[Case, frozenset[str]]:
     """Load a case for the current user, or abort 404/403; log which sections are shown.
 
     Returns the case and the sections this user may see; templates show only those. `also`
-    loads more of the case in the same round (the case page's workers and status history).
+    names more of the case's relationships to load in the same round (the case page's workers
+    and status history).
     `permission` is the rule for what the page does with the case (a form) and the action its
     refusal is logged as: a user it refuses gets 403 and only the refusal is logged, never a
     view of the case.
     """
-    case = db.session.scalar(
-        select(Case)
-        .where(Case.reference == reference)
-        .options(selectinload(Case.people), selectinload(Case.involvements), *also)
-    )
+    case = db.session.scalar(_case_by_reference(also), {"reference": reference})
     if case is None:
         abort(404)
     viewer = current_viewer()

@@ -1,4 +1,9 @@
-"""What riskhub does. Views and the CLI both call these; they flush, the caller commits once."""
+"""What riskhub does. Views and the CLI both call these; they flush, the caller commits once.
+
+The reads every page makes build their statements once per shape (`functools.cache` on a
+function returning a statement with `bindparam` placeholders) and bind the values at each
+execution: building a select and its cache key costs SQLAlchemy more than running a small one.
+"""
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

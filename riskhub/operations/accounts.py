@@ -7,9 +7,10 @@ import secrets
 import unicodedata
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import flag_modified
@@ -232,13 +233,16 @@ def _session_expired(row: UserSession, now: datetime) -> str | None:
     return None
 
 
+@cache
+def _session_by_token() -> Select[UserSession]:
+    return (select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+            .options(joinedload(UserSession.user).joinedload(User.role_rows)))
+
+
 def find_session(token: str) -> UserSession | None:
     """The session row of a token, with its user, their agency and roles, in one statement
     that only reads (`resume_session` decides what it means)."""
-    return db.session.execute(
-        select(UserSession).where(UserSession.token_hash == _token_hash(token))
-        .options(joinedload(UserSession.user).joinedload(User.role_rows))
-    ).unique().scalar_one_or_none()
+    return db.session.execute(_session_by_token(), {"token_hash": _token_hash(token)}).unique().scalar_one_or_none()
 
 
 def resume_session(row: UserSession | None, token: str, *, touch: bool = True) -> User | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, select, true
+from sqlalchemy import ColumnElement, Date, Select, bindparam, case, func, select, true
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -100,20 +101,31 @@ class OpenCounts:
     overdue: int
 
 
-def _owned_by(user: User | None, agency: Agency | None) -> ColumnElement[bool]:
+def _owner(user: User | None, agency: Agency | None) -> tuple[bool, uuid.UUID]:
+    """Whether the owner is a person (else an agency), and its id (the `owner` of `_open_of`)."""
     if user is not None:
-        return SafetyAction.owner_user_id == user.id
+        return True, user.id
     assert agency is not None, "an owner is needed"
-    return SafetyAction.owner_agency_id == agency.id
+    return False, agency.id
+
+
+def _open_of(by_user: bool, survivor_side: bool) -> ColumnElement[bool]:
+    owner = SafetyAction.owner_user_id if by_user else SafetyAction.owner_agency_id
+    return (owner == bindparam("owner")) & SafetyAction.status.in_(OPEN_STATUSES) & shown(survivor_side)
+
+
+@cache
+def _open_counts_query(by_user: bool, survivor_side: bool) -> Select[int, int]:
+    return (select(func.count(), func.count(case((SafetyAction.deadline < bindparam("today", type_=Date), 1))))
+            .where(_open_of(by_user, survivor_side)))
 
 
 def open_counts(*, today: date, survivor_side: bool, user: User | None = None,
                 agency: Agency | None = None) -> OpenCounts:
     """Counted in SQL over the owner's open actions (the dashboard and each page's summary)."""
-    total, overdue = db.session.execute(
-        select(func.count(), func.count(case((SafetyAction.deadline < today, 1))))
-        .where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES), shown(survivor_side))
-    ).one()
+    by_user, owner = _owner(user, agency)
+    total, overdue = db.session.execute(_open_counts_query(by_user, survivor_side),
+                                        {"owner": owner, "today": today}).one()
     return OpenCounts(open=total, overdue=overdue)
 
 
@@ -142,10 +154,10 @@ class ActionLine:
         return self.is_open and self.deadline < today
 
 
-def _lines(query: Select[Any]) -> list[ActionLine]:
+def _lines(query: Select[Any], values: dict[str, Any]) -> list[ActionLine]:
     names: dict[uuid.UUID, str | None] = {}  # one owner's name decrypted once per list
     lines = []
-    for row in db.session.execute(query):
+    for row in db.session.execute(query, values):
         if row.owner_user_id is not None and row.owner_user_id not in names:
             names[row.owner_user_id] = User.name.read(row.name_enc, row.owner_user_id)
         lines.append(ActionLine(
@@ -169,6 +181,17 @@ def record_cases_listed(lines: list[ActionLine], action: str, *, by: User, purpo
                      purpose=purpose)
 
 
+def _page(page: int) -> dict[str, int]:
+    """The `limit` and `offset` of a `_paged` statement for a page number."""
+    return {"limit": ACTIONS_PER_PAGE, "offset": (max(page, 1) - 1) * ACTIONS_PER_PAGE}
+
+
+def _paged(where: ColumnElement[bool]) -> Select[Any]:
+    """A page of the lines matching `where`, soonest deadline first (see `_page`)."""
+    return (_line_query().where(where).order_by(SafetyAction.deadline, SafetyAction.id)
+            .limit(bindparam("limit")).offset(bindparam("offset")))
+
+
 def _line_query() -> Select[Any]:
     columns: list[Any] = [SafetyAction.id, SafetyAction.deadline, SafetyAction.status, SafetyAction.not_done_reason,
                           SafetyAction.description_enc, SafetyAction.owner_agency_id, SafetyAction.owner_user_id,
@@ -184,64 +207,76 @@ def open_actions(*, page: int, survivor_side: bool, user: User | None = None,
                  agency: Agency | None = None) -> list[ActionLine]:
     """One page of the owner's open actions (a person's or an agency's), soonest deadline, so
     overdue, first."""
-    return _lines(
-        _line_query().where(_owned_by(user, agency), SafetyAction.status.in_(OPEN_STATUSES), shown(survivor_side))
-        .order_by(SafetyAction.deadline, SafetyAction.id)
-        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
-    )
+    by_user, owner = _owner(user, agency)
+    return _lines(_open_page_query(by_user, survivor_side), {"owner": owner, **_page(page)})
+
+
+@cache
+def _open_page_query(by_user: bool, survivor_side: bool) -> Select[Any]:
+    return _paged(_open_of(by_user, survivor_side))
+
+
+@cache
+def _case_lines_query(survivor_side: bool) -> Select[Any]:
+    return (_line_query().where(SafetyAction.case_id == bindparam("case_id"), shown(survivor_side))
+            .order_by(SafetyAction.deadline, SafetyAction.id))
 
 
 def actions_of_case(case_id: uuid.UUID, *, survivor_side: bool) -> list[ActionLine]:
-    return _lines(_line_query().where(SafetyAction.case_id == case_id, shown(survivor_side))
-                  .order_by(SafetyAction.deadline, SafetyAction.id))
+    return _lines(_case_lines_query(survivor_side), {"case_id": case_id})
 
 
-def _carried(meeting: Meeting, invited: uuid.UUID | None, survivor_side: bool) -> ColumnElement[bool]:
-    """Open actions agreed at earlier meetings: those the agency `invited` was invited to, or all
-    of them (None: `policy.meetings_limited_to_invitations_of` a chair)."""
-    earlier = select(Meeting.id).where(Meeting.starts_at < meeting.starts_at)
-    if invited is not None:
+def _carried(limited: bool, survivor_side: bool) -> ColumnElement[bool]:
+    """Open actions agreed at meetings before `starts_at`: those the agency `invited` was invited
+    to when `limited`, else all of them (`policy.meetings_limited_to_invitations_of` a chair)."""
+    earlier = select(Meeting.id).where(Meeting.starts_at < bindparam("starts_at", type_=Meeting.starts_at.type))
+    if limited:
         earlier = earlier.join(MeetingInvite, MeetingInvite.meeting_id == Meeting.id).where(
-            MeetingInvite.agency_id == invited)
+            MeetingInvite.agency_id == bindparam("invited"))
     return SafetyAction.status.in_(OPEN_STATUSES) & SafetyAction.meeting_id.in_(earlier) & shown(survivor_side)
 
 
+@cache
+def _carried_query(limited: bool, survivor_side: bool, count: bool) -> Select[Any]:
+    where = _carried(limited, survivor_side)
+    return select(func.count()).select_from(SafetyAction).where(where) if count else _paged(where)
+
+
+def _carried_values(meeting: Meeting, invited: uuid.UUID | None) -> dict[str, Any]:
+    return {"starts_at": meeting.starts_at, **({"invited": invited} if invited is not None else {})}
+
+
 def carried_forward_count(meeting: Meeting, invited: uuid.UUID | None, *, survivor_side: bool) -> int:
-    """How many open actions from earlier meetings this meeting reviews (see `_carried`)."""
-    return db.session.scalar(
-        select(func.count()).select_from(SafetyAction).where(_carried(meeting, invited, survivor_side))) or 0
+    """How many open actions from earlier meetings this meeting reviews: those of meetings the
+    agency `invited` was invited to, or all of them (None, for a chair: see `_carried`)."""
+    return db.session.scalar(_carried_query(invited is not None, survivor_side, True),
+                             _carried_values(meeting, invited)) or 0
 
 
 def carried_forward(meeting: Meeting, invited: uuid.UUID | None, *, survivor_side: bool,
                     page: int = 1) -> list[ActionLine]:
-    """One page of the open actions from earlier meetings (see `_carried`), reviewed first at this
-    one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
-    return _lines(
-        _line_query().where(_carried(meeting, invited, survivor_side))
-        .order_by(SafetyAction.deadline, SafetyAction.id)
-        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
-    )
+    """One page of the open actions from earlier meetings (see `carried_forward_count`), reviewed
+    first at this one: soonest deadline, so overdue, first (an area's meetings carry thousands)."""
+    return _lines(_carried_query(invited is not None, survivor_side, False),
+                  {**_carried_values(meeting, invited), **_page(page)})
 
 
-def _not_done_by_agency(survivor_side: bool) -> ColumnElement[bool]:
-    return ((SafetyAction.status == ActionStatus.NOT_DONE)
-            & (SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT) & shown(survivor_side))
+@cache
+def _not_done_query(survivor_side: bool, count: bool) -> Select[Any]:
+    where = ((SafetyAction.status == ActionStatus.NOT_DONE)
+             & (SafetyAction.not_done_reason == NotDoneReason.AGENCY_DID_NOT_ACT) & shown(survivor_side))
+    return select(func.count()).select_from(SafetyAction).where(where) if count else _paged(where)
 
 
 def not_done_by_agency_count(*, survivor_side: bool) -> int:
     """How many actions were not done because the agency did not act (the report's summary)."""
-    return db.session.scalar(
-        select(func.count()).select_from(SafetyAction).where(_not_done_by_agency(survivor_side))) or 0
+    return db.session.scalar(_not_done_query(survivor_side, True)) or 0
 
 
 def not_done_by_agency(*, survivor_side: bool, page: int = 1) -> list[ActionLine]:
     """One page of the actions not done because the agency did not act, for escalation to the
     steering group: soonest deadline first."""
-    return _lines(
-        _line_query().where(_not_done_by_agency(survivor_side))
-        .order_by(SafetyAction.deadline, SafetyAction.id)
-        .limit(ACTIONS_PER_PAGE).offset((max(page, 1) - 1) * ACTIONS_PER_PAGE)
-    )
+    return _lines(_not_done_query(survivor_side, False), _page(page))
 
 
 def actions_of_meeting(meeting_id: uuid.UUID, *, survivor_side: bool) -> list[SafetyAction]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from riskhub import audit
@@ -113,12 +114,15 @@ def record_assessment(case: Case, template: Template, submission: Submission, *,
     return assessment
 
 
+@cache
+def _assessments_of_case() -> Select[Assessment]:
+    return (select(Assessment).where(Assessment.case_id == bindparam("case_id"))
+            .order_by(Assessment.assessed_on, Assessment.created_at))
+
+
 def assessments_of(case: Case) -> list[Assessment]:
     """Every assessment of a case, oldest first."""
-    return list(db.session.scalars(
-        select(Assessment).where(Assessment.case_id == case.id)
-        .order_by(Assessment.assessed_on, Assessment.created_at)
-    ))
+    return list(db.session.scalars(_assessments_of_case(), {"case_id": case.id}))
 
 
 def latest_levels_of_cases(case_ids: list[Any]) -> dict[Any, dict[str, str]]:

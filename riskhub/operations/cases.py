@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from riskhub import audit, policy
@@ -325,16 +326,26 @@ def add_note(case: Case, text: str, *, by: User, confidential: bool) -> CaseNote
     return note
 
 
-def notes_of(case: Case, *, include_confidential: bool) -> list[CaseNote]:
-    """Notes in the order written; confidential ones only when the caller may see them."""
-    query = select(CaseNote).where(CaseNote.case_id == case.id)
+@cache
+def _notes_of_case(include_confidential: bool) -> Select[CaseNote]:
+    query = select(CaseNote).where(CaseNote.case_id == bindparam("case_id"))
     if not include_confidential:
         query = query.where(CaseNote.survivor_confidential.is_(False))
-    return list(db.session.scalars(query.order_by(CaseNote.created_at)))
+    return query.order_by(CaseNote.created_at)
+
+
+def notes_of(case: Case, *, include_confidential: bool) -> list[CaseNote]:
+    """Notes in the order written; confidential ones only when the caller may see them."""
+    return list(db.session.scalars(_notes_of_case(include_confidential), {"case_id": case.id}))
+
+
+@cache
+def _active_agency_names() -> Select[Any, str]:
+    return select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.name)
 
 
 def agency_choices_to_invite(case: Case) -> list[tuple[str, str]]:
     """Active agencies not yet involved in the case, as (id, name) choices, read as two columns."""
     involved = case.agency_ids
-    rows = db.session.execute(select(Agency.id, Agency.name).where(Agency.active.is_(True)).order_by(Agency.name))
-    return [(str(agency_id), name) for agency_id, name in rows if agency_id not in involved]
+    return [(str(agency_id), name) for agency_id, name in db.session.execute(_active_agency_names())
+            if agency_id not in involved]

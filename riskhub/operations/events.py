@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import Uuid, delete, insert, literal, select
+from sqlalchemy import Select, Uuid, bindparam, delete, insert, literal, select
 from sqlalchemy.orm import selectinload
 
 from riskhub import audit
@@ -68,10 +69,15 @@ def survivor_side_receivers(case: Case, sender: User) -> set:
     return receivers
 
 
+@cache
+def _events_of_case() -> Select[ProgrammeEvent]:
+    return (select(ProgrammeEvent).where(ProgrammeEvent.case_id == bindparam("case_id"))
+            .options(selectinload(ProgrammeEvent.acknowledgements))  # not one query per event
+            .order_by(ProgrammeEvent.occurred_on.desc(), ProgrammeEvent.recorded_at.desc()))
+
+
 def events_of(case: Case) -> list[ProgrammeEvent]:
-    return list(db.session.scalars(select(ProgrammeEvent).where(ProgrammeEvent.case_id == case.id)
-                                   .options(selectinload(ProgrammeEvent.acknowledgements))  # not one query per event
-                                   .order_by(ProgrammeEvent.occurred_on.desc(), ProgrammeEvent.recorded_at.desc())))
+    return list(db.session.scalars(_events_of_case(), {"case_id": case.id}))
 
 
 def acknowledged_by(event: ProgrammeEvent, agency_id: object) -> bool:

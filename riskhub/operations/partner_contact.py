@@ -7,8 +7,9 @@ import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from riskhub import audit, policy
 from riskhub.extensions import db
@@ -125,8 +126,13 @@ def resolve_notice(notice: RiskNotice, *, informed: bool, reason: str, by: User)
                  object_id=notice.id, case_ref=notice.task.case.reference, purpose="informed" if informed else "not")
 
 
+@cache
+def _tasks_of_case() -> Select[PartnerContactTask]:
+    return select(PartnerContactTask).where(PartnerContactTask.case_id == bindparam("case_id"))
+
+
 def tasks_of_case(case_id: uuid.UUID) -> list[PartnerContactTask]:
-    return list(db.session.scalars(select(PartnerContactTask).where(PartnerContactTask.case_id == case_id)))
+    return list(db.session.scalars(_tasks_of_case(), {"case_id": case_id}))
 
 
 NOT_STARTED, IN_PLACE, NOT_IN_PLACE, NOT_SHARED = "not started", "in place", "not in place", "not shared"

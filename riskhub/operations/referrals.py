@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import selectinload
 
 from riskhub import audit
@@ -89,9 +90,13 @@ def waiting_referrals_of(case: Case) -> list[Referral]:
 def referrals_of(case: Case) -> list[Referral]:
     """A case's referrals, newest first, with the earlier referral each repeats (the case page
     shows its date and case reference)."""
-    return list(db.session.scalars(select(Referral).where(Referral.case_id == case.id)
-                                   .options(selectinload(Referral.repeat_of))
-                                   .order_by(Referral.referred_at.desc())))
+    return list(db.session.scalars(_referrals_of_case(), {"case_id": case.id}))
+
+
+@cache
+def _referrals_of_case() -> Select[Referral]:
+    return (select(Referral).where(Referral.case_id == bindparam("case_id"))
+            .options(selectinload(Referral.repeat_of)).order_by(Referral.referred_at.desc()))
 
 
 def referral_queue() -> list[Referral]:

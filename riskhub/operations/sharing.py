@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from riskhub import audit, policy
 from riskhub.extensions import db
@@ -101,10 +102,15 @@ def record_sharing(case: Case, details: SharingDetails, *, by: User) -> SharingR
     return record
 
 
+@cache
+def _records_of_case() -> Select[SharingRecord]:
+    return (select(SharingRecord).where(SharingRecord.case_id == bindparam("case_id"))
+            .order_by(SharingRecord.decided_on.desc(), SharingRecord.recorded_at.desc()))
+
+
 def records_of(case: Case, sections: frozenset[str] | None = None) -> list[SharingRecord]:
     """A case's records, newest first; given the sections a viewer may see, only those records."""
-    records = list(db.session.scalars(select(SharingRecord).where(SharingRecord.case_id == case.id)
-                                      .order_by(SharingRecord.decided_on.desc(), SharingRecord.recorded_at.desc())))
+    records = list(db.session.scalars(_records_of_case(), {"case_id": case.id}))
     if sections is None:
         return records
     return [r for r in records if (policy.SECTION_SURVIVOR_SHARING if r.survivor_side

@@ -7,7 +7,6 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from riskhub import access, audit, charts, policy
@@ -133,7 +132,7 @@ def new() -> Page:
 def show(reference: str) -> str:
     """The case page; what it shows is decided by the gate and logged before rendering."""
     case, sections = access.load_case(
-        reference, CASE_PAGE_SECTIONS, also=(selectinload(Case.workers), selectinload(Case.status_history)))
+        reference, CASE_PAGE_SECTIONS, also=("workers", "status_history"))
     # Read in the recorded transaction, and only when the gate shows it: the page renders after the commit.
     contact = case.survivor_contact if policy.SECTION_SURVIVOR_CONTACT in sections else None
     viewer = access.current_viewer()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from functools import cache
 from typing import cast
 
 from flask import g
-from sqlalchemy import Table, exists, select, update
+from sqlalchemy import Select, Table, bindparam, exists, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from riskhub import audit
@@ -74,10 +75,15 @@ def has_confirmed(meeting: Meeting, user: User) -> bool:
     known = _confirmed_this_request()
     key = (meeting.id, user.id)
     if key not in known:
-        known[key] = bool(db.session.scalar(select(exists().where(
-            Attendance.meeting_id == meeting.id, Attendance.user_id == user.id,
-            Attendance.confidentiality_confirmed_at.is_not(None)))))
+        known[key] = bool(db.session.scalar(_confirmation(), {"meeting_id": meeting.id, "user_id": user.id}))
     return known[key]
+
+
+@cache
+def _confirmation() -> Select[bool]:
+    return select(exists().where(Attendance.meeting_id == bindparam("meeting_id"),
+                                 Attendance.user_id == bindparam("user_id"),
+                                 Attendance.confidentiality_confirmed_at.is_not(None)))
 
 
 def start_meeting(meeting: Meeting, *, by: User) -> None:

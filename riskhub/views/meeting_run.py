@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import lazyload, load_only
 from werkzeug.wrappers import Response
 
@@ -58,16 +59,19 @@ def _current_item(meeting: Meeting) -> AgendaItem:
     return unheard[0] if unheard else meeting.items[0]
 
 
+@cache
+def _active_staff_of() -> Select[User]:
+    return (select(User).where(User.agency_id.in_(bindparam("agencies", expanding=True)), User.active.is_(True))
+            .options(load_only(User.id, User.agency_id, User.name_enc), lazyload(User.agency)))
+
+
 def _action_form(item: AgendaItem) -> ActionForm:
     form = ActionForm()
     agencies = sorted((i.agency for i in item.case.involvements), key=lambda a: a.name) if item.case else []
     form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
     names = {a.id: a.name for a in agencies}
     # Only what the choice shows: the person's name (decrypted) and their agency, already loaded.
-    people: list[User] = list(db.session.scalars(
-        select(User).where(User.agency_id.in_(names), User.active.is_(True))
-        .options(load_only(User.id, User.agency_id, User.name_enc), lazyload(User.agency))
-    )) if agencies else []
+    people = list(db.session.scalars(_active_staff_of(), {"agencies": list(names)})) if agencies else []
 
     def named_people() -> list[tuple[str, str]]:  # names decrypted when the form is shown or checked
         return [("", "No named person")] + sorted(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from werkzeug.wrappers import Response
 
 from riskhub import access, audit, circulation, policy
@@ -34,9 +35,14 @@ def _meeting_users_only() -> None:
     access.require(lambda v: policy.may_work_cases(v) or policy.may_schedule_meetings(v), "meetings.denied")
 
 
+@cache
+def _meeting_by_reference() -> Select[Meeting]:
+    return select(Meeting).where(Meeting.reference == bindparam("reference"))
+
+
 def load_meeting(reference: str) -> Meeting:
     """Load a meeting the user may see, or abort 404/403 (denials are logged)."""
-    meeting = db.session.scalar(select(Meeting).where(Meeting.reference == reference))
+    meeting = db.session.scalar(_meeting_by_reference(), {"reference": reference})
     if meeting is None:
         abort(404)
     viewer = access.current_viewer()

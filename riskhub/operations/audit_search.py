@@ -13,7 +13,6 @@ import base64
 import binascii
 import csv
 import io
-import os
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,17 +20,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app, g, has_request_context
 from sqlalchemy import Select, select, text
 
+from riskhub.crypto import CASE_CONTENT, CryptoError
 from riskhub.extensions import db
 from riskhub.models.accounts import Agency, User
 from riskhub.models.audit import AccessLogEntry
-from riskhub.models.base import as_utc
+from riskhub.models.base import as_utc, field_cipher
 
 ENTRY_COLUMNS = ("seq", "at", "user_id", "agency_id", "roles", "action", "object_type", "object_id",
                  "case_ref", "sections", "purpose", "outcome", "request_id", "client_address")
@@ -185,22 +181,10 @@ def with_names(rows: Iterable[Sequence[Any]]) -> list[Entry]:
     return entries
 
 
-def _cursor_cipher() -> AESGCM:
-    """The key that seals paging cursors, derived from the app's secret key (kept per app)."""
-    cipher: AESGCM | None = current_app.extensions.get("riskhub.audit_cursor")
-    if cipher is None:
-        secret = current_app.config["SECRET_KEY"]
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"riskhub audit paging cursor").derive(
-            secret.encode() if isinstance(secret, str) else secret)
-        cipher = current_app.extensions["riskhub.audit_cursor"] = AESGCM(key)
-    return cipher
-
-
 def cursor(seq: int) -> str:
-    """A page's `before` cursor for links: the entry number sealed (authenticated encryption), so
-    that no URL an auditor is given shows it."""
-    nonce = os.urandom(12)
-    sealed = nonce + _cursor_cipher().encrypt(nonce, seq.to_bytes(8, "big"), b"before")
+    """A page's `before` cursor for links: the entry number sealed by the app's cipher (under
+    the case-content key, bound to this use), so that no URL an auditor is given shows it."""
+    sealed = field_cipher().encrypt(CASE_CONTENT, str(seq), **_CURSOR_PLACE)
     return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
 
 
@@ -208,9 +192,12 @@ def cursor_seq(value: str) -> int | None:
     """The entry number a cursor was made from; None for anything `cursor` did not make."""
     try:
         sealed = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        return int.from_bytes(_cursor_cipher().decrypt(sealed[:12], sealed[12:], b"before"), "big")
-    except (ValueError, binascii.Error, InvalidTag):
+        return int(field_cipher().decrypt(CASE_CONTENT, sealed, **_CURSOR_PLACE))
+    except (ValueError, binascii.Error, CryptoError):
         return None
+
+
+_CURSOR_PLACE = {"table": "access_log", "column": "paging_cursor", "row_id": "before"}
 
 
 def page_of(query: Select[Any], size: int | None = None) -> Page:

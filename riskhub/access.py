@@ -12,7 +12,6 @@ from functools import cache
 from flask import abort, request, session
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import Forbidden
 
 from riskhub import audit, policy, sqlite_lock
@@ -21,7 +20,7 @@ from riskhub.models.accounts import User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.meetings import AgendaItem, Meeting
 from riskhub.models.referrals import Referral
-from riskhub.operations import accounts
+from riskhub.operations import accounts, load_collections
 from riskhub.operations.cases import live_emergency_access
 from riskhub.operations.meeting_run import has_confirmed
 
@@ -67,9 +66,8 @@ def require(allowed: Callable[[policy.Viewer], bool], action: str) -> policy.Vie
 
 
 @cache
-def _case_by_reference(also: tuple[str, ...]) -> Select[Case]:
-    return select(Case).where(Case.reference == bindparam("reference")).options(
-        *(selectinload(getattr(Case, name)) for name in ("people", "involvements", *also)))
+def _case_by_reference() -> Select[Case]:
+    return select(Case).where(Case.reference == bindparam("reference"))
 
 
 def load_case(reference: str, sections: Iterable[str], action: str = "case.view",
@@ -78,15 +76,16 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
     """Load a case for the current user, or abort 404/403; log which sections are shown.
 
     Returns the case and the sections this user may see; templates show only those. `also`
-    names more of the case's relationships to load in the same round (the case page's workers
+    names more of the case's lists to load before anything is decided (the case page's workers
     and status history).
     `permission` is the rule for what the page does with the case (a form) and the action its
     refusal is logged as: a user it refuses gets 403 and only the refusal is logged, never a
     view of the case.
     """
-    case = db.session.scalar(_case_by_reference(also), {"reference": reference})
+    case = db.session.scalar(_case_by_reference(), {"reference": reference})
     if case is None:
         abort(404)
+    load_collections(case, "people", "involvements", *also)
     viewer = current_viewer()
     actor = audit.actor_for(current_user)
     involved = viewer.agency_id in case.agency_ids

@@ -7,10 +7,13 @@ execution: building a select and its cache key costs SQLAlchemy more than runnin
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import Select, bindparam, event, inspect, select
+from sqlalchemy.orm import RelationshipProperty, Session, SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.interfaces import ONETOMANY
 
 T = TypeVar("T")
 _PER_TRANSACTION: set[str] = set()
@@ -71,6 +74,35 @@ def attempt() -> Iterator[None]:
                              case_ref=fact["case_ref"], sections=fact["sections"].split(",") if fact["sections"]
                              else (), purpose=fact["purpose"], at=fact["at"])
         raise
+
+
+@cache
+def _collection_of(owner: type, name: str) -> tuple[Select[Any], str]:
+    """The statement reading one parent's rows of `owner.name` in the relationship's order, and
+    the parent's attribute it binds."""
+    relationship: RelationshipProperty[Any] = inspect(owner).relationships[name]
+    pairs = relationship.local_remote_pairs or []
+    if relationship.direction is not ONETOMANY or relationship.secondary is not None or len(pairs) != 1:
+        raise TypeError(f"{owner.__name__}.{name} is not a one-to-many collection joined on one column")
+    ((local, remote),) = pairs
+    statement = select(relationship.mapper).where(remote == bindparam("parent"))
+    if relationship.order_by:
+        statement = statement.order_by(*relationship.order_by)
+    return statement, inspect(owner).get_property_by_column(local).key
+
+
+def load_collections(record: Any, *names: str) -> None:
+    """Load those of `record`'s one-to-many collections not loaded yet, one statement each,
+    built once. The ORM's `selectinload` builds its statement again at every load (a case and
+    four of its lists took 4.6 ms that way against 2.4 ms here), and loading on first use
+    would read wherever the attribute happened to be touched, rendering included."""
+    from riskhub.extensions import db
+
+    state = inspect(record)
+    for name in names:
+        if name in state.unloaded:
+            statement, key = _collection_of(type(record), name)  # type: ignore[arg-type]  # classes hash
+            set_committed_value(record, name, db.session.scalars(statement, {"parent": getattr(record, key)}).all())
 
 
 def per_transaction(key: str, make: Callable[[], T]) -> T:

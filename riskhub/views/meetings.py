@@ -9,6 +9,7 @@ from functools import cache
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import lazyload
 from werkzeug.wrappers import Response
 
 from riskhub import access, audit, circulation, policy
@@ -20,7 +21,7 @@ from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import Agency
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting
 from riskhub.models.referrals import Referral, ReferralStatus
-from riskhub.operations import OperationError, attempt, submissions
+from riskhub.operations import OperationError, attempt, load_collections, submissions
 from riskhub.operations import meeting_run as run_ops
 from riskhub.operations import meetings as ops
 from riskhub.views import whole_number
@@ -37,7 +38,8 @@ def _meeting_users_only() -> None:
 
 @cache
 def _meeting_by_reference() -> Select[Meeting]:
-    return select(Meeting).where(Meeting.reference == bindparam("reference"))
+    # Its invitations are read with its agenda, below, not by the mapping's own eager load.
+    return select(Meeting).where(Meeting.reference == bindparam("reference")).options(lazyload(Meeting.invites))
 
 
 def load_meeting(reference: str) -> Meeting:
@@ -45,6 +47,7 @@ def load_meeting(reference: str) -> Meeting:
     meeting = db.session.scalar(_meeting_by_reference(), {"reference": reference})
     if meeting is None:
         abort(404)
+    load_collections(meeting, "invites", "items")
     viewer = access.current_viewer()
     if not policy.may_see_meeting(viewer, meeting.invited_agency_ids):
         audit.record("meeting.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,

@@ -1,10 +1,16 @@
-"""riskhub's select list writes the same markup as WTForms' own, escaping what users typed."""
+"""riskhub's select list and attribute writer write the same markup as WTForms' own, escaping
+what users typed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import wtforms
+import wtforms.widgets.core
+from markupsafe import Markup
 from wtforms.form import Form
 
+from riskhub.forms import fields
 from riskhub.forms.fields import SelectField
 
 CHOICES = [("a\"<&'>", "Women's Aid & <Refuge> \"North\""), ("", "No named person"), ("2", "Two"),
@@ -38,3 +44,27 @@ def test_a_bad_choice_is_refused_as_before() -> None:
 class _FormData(dict[str, str]):
     def getlist(self, key: str) -> list[str]:
         return [self[key]] if key in self else []
+
+
+def test_controls_attributes_are_written_as_wtforms_writes_them() -> None:
+    typed = "Ann \"Nan\" <b>O'Neil</b> & co"
+    samples: list[dict[str, Any]] = [
+        {"id": "note", "name": "note", "required": True, "class_": "textarea", "rows": 5},
+        {"type": "hidden", "name": "csrf_token", "value": typed},
+        {"data_module": "x", "aria_describedby": "note-hint note-error", "checked": False, "for_": "f"},
+        {"value": Markup('already "marked" <i>up</i>'), "title": None, "maxlength": 0, "disabled": True},
+        {typed: "name typed"},
+    ]
+    assert wtforms.widgets.core.html_params is fields.html_params  # what every widget calls
+    for sample in samples:
+        ours, theirs = fields.html_params(**sample), fields._WTFORMS_HTML_PARAMS(**sample)
+        assert ours == theirs and isinstance(ours, Markup)
+    assert "<b>" not in fields.html_params(value=typed)
+
+    class Note(Form):
+        text = wtforms.TextAreaField("Note")
+        flag = wtforms.BooleanField("Flag", default=True)
+
+    form = Note(data={"text": typed})
+    assert str(form.text(rows=3)) == f'<textarea id="text" name="text" rows="3">\r\n{Markup.escape(typed)}</textarea>'
+    assert str(form.flag()) == '<input checked id="flag" name="flag" type="checkbox" value="y">'

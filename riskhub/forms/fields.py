@@ -6,17 +6,41 @@ WTForms writes each `<option>` through its general attribute writer (a dict sort
 per option). The case page's agency list and the agenda view's list of people run to dozens of
 options on every request, so options without extra attributes are written directly here. The
 markup is the same as WTForms' own.
+
+Every other control (each form's CSRF token, the inputs, the text areas) goes through WTForms'
+`html_params`, which writes each attribute with `Markup.format`: about 90 µs for a control's
+attributes against 18 µs with the same escaping written directly (`html_params` below), and the
+case page writes nine. It replaces WTForms' own when this module is imported, which every form
+module does; a test checks that both write the same markup.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import wtforms.widgets.core
 from markupsafe import Markup, escape
 from wtforms import IntegerField as _IntegerField
 from wtforms import SelectField as _SelectField
 from wtforms.validators import StopValidation
 from wtforms.widgets import Select as _Select
+
+
+def html_params(**kwargs: Any) -> Markup:
+    """HTML attributes from keyword arguments, exactly as WTForms writes them: sorted by name,
+    `class_` and `for_` without the underscore, `data_`/`aria_` with hyphens, True as the bare
+    name, False left out, every name and value escaped."""
+    params = []
+    for key, value in sorted(kwargs.items()):
+        if value is False:
+            continue
+        name = escape(wtforms.widgets.core.clean_key(key))
+        params.append(name if value is True else f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(params))  # noqa: S704  # each part was escaped above
+
+
+_WTFORMS_HTML_PARAMS = wtforms.widgets.core.html_params
+wtforms.widgets.core.html_params = html_params
 
 
 class Select(_Select):

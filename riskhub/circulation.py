@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from riskhub import audit, policy
 from riskhub.extensions import db
@@ -120,13 +121,26 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
 
 def last_sent(meeting: Meeting) -> tuple[datetime, int] | None:
     """When the agenda was last sent and to how many people, from the access log."""
-    latest = db.session.scalars(select(AccessLogEntry).where(
-        AccessLogEntry.action == ACTION, AccessLogEntry.object_type == "user",
-        AccessLogEntry.purpose == f"meeting {meeting.reference}").order_by(AccessLogEntry.seq.desc()).limit(1)).first()
+    latest = db.session.execute(_last_sending(), {"purpose": f"meeting {meeting.reference}"}).first()
     if latest is None:
         return None
-    counts: dict[str, int] = dict(db.session.execute(select(AccessLogEntry.action, db.func.count()).where(
-        AccessLogEntry.action.in_((ACTION, UNDELIVERED)), AccessLogEntry.object_type == "user",
-        AccessLogEntry.request_id == latest.request_id, AccessLogEntry.purpose == latest.purpose)
-        .group_by(AccessLogEntry.action)).all())
+    counts: dict[str, int] = dict(db.session.execute(
+        _sending_counts(), {"request_id": latest.request_id, "purpose": f"meeting {meeting.reference}"}).all())
     return latest.at, counts.get(ACTION, 0) - counts.get(UNDELIVERED, 0)
+
+
+# The agenda page asks on every view: built once (see riskhub.operations).
+@cache
+def _last_sending() -> Select[datetime, str | None]:
+    return (select(AccessLogEntry.at, AccessLogEntry.request_id)
+            .where(AccessLogEntry.action == ACTION, AccessLogEntry.object_type == "user",
+                   AccessLogEntry.purpose == bindparam("purpose"))
+            .order_by(AccessLogEntry.seq.desc()).limit(1))
+
+
+@cache
+def _sending_counts() -> Select[str, int]:
+    return (select(AccessLogEntry.action, db.func.count())
+            .where(AccessLogEntry.action.in_((ACTION, UNDELIVERED)), AccessLogEntry.object_type == "user",
+                   AccessLogEntry.request_id == bindparam("request_id"), AccessLogEntry.purpose == bindparam("purpose"))
+            .group_by(AccessLogEntry.action))

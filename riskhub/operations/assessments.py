@@ -125,13 +125,17 @@ def assessments_of(case: Case) -> list[Assessment]:
     return list(db.session.scalars(_assessments_of_case(), {"case_id": case.id}))
 
 
+@cache
+def _levels_of_cases() -> Select[Any, Any, str, str, Any]:
+    return (select(Assessment.id, Assessment.case_id, Assessment.side, Assessment.level, Assessment.supersedes_id)
+            .where(Assessment.case_id.in_(bindparam("case_ids", expanding=True)))
+            .order_by(Assessment.assessed_on, Assessment.created_at))
+
+
 def latest_levels_of_cases(case_ids: list[Any]) -> dict[Any, dict[str, str]]:
     """Each case's latest level from each side (as `latest_by_side` picks them), for several
     cases in one query of the few columns needed: the agenda shows levels, not assessments."""
-    rows = db.session.execute(
-        select(Assessment.id, Assessment.case_id, Assessment.side, Assessment.level, Assessment.supersedes_id)
-        .where(Assessment.case_id.in_(case_ids)).order_by(Assessment.assessed_on, Assessment.created_at)
-    ).all()
+    rows = db.session.execute(_levels_of_cases(), {"case_ids": case_ids}).all() if case_ids else []
     replaced = {row.supersedes_id for row in rows if row.supersedes_id}  # corrections stay within a case
     found: dict[Any, dict[str, str]] = {case_id: {} for case_id in case_ids}
     for row in rows:

@@ -42,6 +42,11 @@ def _meeting_by_reference() -> Select[Meeting]:
     return select(Meeting).where(Meeting.reference == bindparam("reference")).options(lazyload(Meeting.invites))
 
 
+@cache
+def _waiting_referrals() -> Select[Referral]:
+    return select(Referral).where(Referral.status == ReferralStatus.WAITING).order_by(Referral.referred_at)
+
+
 def load_meeting(reference: str) -> Meeting:
     """Load a meeting the user may see, or abort 404/403 (denials are logged)."""
     meeting = db.session.scalar(_meeting_by_reference(), {"reference": reference})
@@ -123,8 +128,7 @@ def _show_page(meeting: Meeting, add_form: AddCaseForm | None = None) -> str:
             audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
                          case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
     add_form = add_form or AddCaseForm(formdata=None)
-    waiting = db.session.scalars(select(Referral).where(Referral.status == ReferralStatus.WAITING)
-                                 .order_by(Referral.referred_at))
+    waiting = db.session.scalars(_waiting_referrals())
     add_form.referral.choices = [(str(r.id), r.case.reference) for r in waiting]
     return commit_then_render(
         "meetings/show.html", meeting=meeting, slots=slots, levels=levels,

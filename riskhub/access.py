@@ -163,9 +163,12 @@ def case_count_for_viewer() -> int:
     viewer = current_viewer()
     if not policy.may_work_cases(viewer):
         return 0
-    return db.session.scalar(
-        select(func.count()).select_from(CaseAgency).where(CaseAgency.agency_id == viewer.agency_id)
-    ) or 0
+    return db.session.scalar(_case_count_of_agency(), {"agency_id": viewer.agency_id}) or 0
+
+
+@cache
+def _case_count_of_agency() -> Select[int]:
+    return select(func.count()).select_from(CaseAgency).where(CaseAgency.agency_id == bindparam("agency_id"))
 
 
 def load_case_at_meeting(meeting: Meeting, item: AgendaItem, sections: Iterable[str]) -> frozenset[str]:

@@ -105,17 +105,20 @@ def open_alerts_for(agency_id: object) -> list[tuple[str, ProgrammeEvent]]:
     agency = db.session.get(Agency, agency_id)
     if agency is None or is_perpetrator_facing(agency.kind):
         return []
-    rows = db.session.execute(
-        select(Case.reference, ProgrammeEvent)
-        .select_from(EventAlert)
-        .join(ProgrammeEvent, ProgrammeEvent.id == EventAlert.event_id)
-        .join(Case, Case.id == ProgrammeEvent.case_id)
-        .join(CaseAgency, (CaseAgency.case_id == Case.id) & (CaseAgency.agency_id == EventAlert.agency_id))
-        .where(EventAlert.agency_id == agency_id)
-        .order_by(EventAlert.recorded_at.desc())
-        .limit(50)
-    )
+    rows = db.session.execute(_open_alerts(), {"agency_id": agency_id})
     return [(reference, event) for reference, event in rows]
+
+
+@cache
+def _open_alerts() -> Select[str, ProgrammeEvent]:
+    return (select(Case.reference, ProgrammeEvent)
+            .select_from(EventAlert)
+            .join(ProgrammeEvent, ProgrammeEvent.id == EventAlert.event_id)
+            .join(Case, Case.id == ProgrammeEvent.case_id)
+            .join(CaseAgency, (CaseAgency.case_id == Case.id) & (CaseAgency.agency_id == EventAlert.agency_id))
+            .where(EventAlert.agency_id == bindparam("agency_id"))
+            .order_by(EventAlert.recorded_at.desc())
+            .limit(50))
 
 
 def open_alerts_for_joining_agency(case: Case, agency: Agency) -> None:

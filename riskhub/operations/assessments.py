@@ -18,7 +18,7 @@ from riskhub.extensions import db
 from riskhub.models.accounts import User
 from riskhub.models.assessments import Assessment
 from riskhub.models.cases import Case
-from riskhub.models.events import ProgrammeEvent
+from riskhub.models.events import EventKind, ProgrammeEvent
 from riskhub.operations import ConflictError, OperationError
 
 ALREADY_CORRECTED = ("This assessment has already been corrected, so your correction has not been saved. "
@@ -172,8 +172,13 @@ def escalation(assessment: Assessment | None) -> bool:
     return bool(assessment and assessment.police_callouts is not None and assessment.police_callouts >= threshold)
 
 
-def reassessment_due(case: Case, latest: dict[str, Assessment], today: date | None = None) -> str | None:
-    """Why the survivor-side assessment should be redone, or None."""
+NEW_INCIDENTS = frozenset({EventKind.DISCLOSURE, EventKind.CONCERNING, EventKind.EXCLUDED})
+
+
+def reassessment_due(latest: dict[str, Assessment], events: list[ProgrammeEvent],
+                     today: date | None = None) -> str | None:
+    """Why the survivor-side assessment should be redone, or None. `events` are the case's
+    programme events (the case page has them already)."""
     today = today or date.today()
     survivor = latest.get(SURVIVOR_SIDE)
     if survivor is None:
@@ -181,13 +186,6 @@ def reassessment_due(case: Case, latest: dict[str, Assessment], today: date | No
     interval = current_app.config["REASSESS_AFTER_DAYS"]
     if today - survivor.assessed_on > timedelta(days=interval):
         return f"The last survivor-side assessment is more than {interval} days old"
-    newer_incident = db.session.scalar(
-        select(ProgrammeEvent.id).where(
-            ProgrammeEvent.case_id == case.id,
-            ProgrammeEvent.kind.in_(["disclosure", "concerning_behaviour", "excluded"]),
-            ProgrammeEvent.occurred_on > survivor.assessed_on,
-        ).limit(1)
-    )
-    if newer_incident:
+    if any(e.kind in NEW_INCIDENTS and e.occurred_on > survivor.assessed_on for e in events):
         return "A new incident was recorded after the last survivor-side assessment"
     return None

@@ -148,7 +148,7 @@ def show(reference: str) -> str:
         history=history, latest=latest, superseded=assessment_ops.superseded_ids(history),
         disagree=assessment_ops.sides_disagree(latest),
         escalation=assessment_ops.escalation(latest.get("survivor")),
-        reassess=assessment_ops.reassessment_due(case, latest),
+        reassess=assessment_ops.reassessment_due(latest, events),
         chart=charts.risk_history_svg(history), level_labels=LEVEL_LABELS,
         events=events, referrals=referrals, earlier_cases=access.earlier_cases_of_repeats(case, referrals),
         alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]

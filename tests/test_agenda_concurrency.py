@@ -23,7 +23,7 @@ from riskhub.models.cases import Case
 from riskhub.models.meetings import AgendaItem, Meeting
 from riskhub.models.referrals import Referral
 from tests.conftest import BACKEND, AuthActions, Factory, csrf_token
-from tests.test_meetings import SOON, button_action, case_order, schedule, world
+from tests.test_meetings import SOON, button_form, case_order, schedule, world
 
 pytestmark = pytest.mark.skipif(BACKEND != "postgresql",
                                 reason="SQLite serialises every write transaction; this is PostgreSQL's behaviour")
@@ -71,7 +71,8 @@ def test_two_chairs_removing_one_case_at_once_take_it_off_once(app: Flask, clien
     answers: dict[str, Any] = {}
 
     def press(name: str, chair: Any, page: str) -> None:
-        answers[name] = chair.post(button_action(page, f"Remove {w['adult']}"), data={"csrf_token": csrf_token(page)})
+        remove, data = button_form(page, f"Remove {w['adult']}")
+        answers[name] = chair.post(remove, data=data)
 
     both_waited = meet_at_row(app, "agenda_items", item_id, [
         lambda: press("one", client, pages[0]), lambda: press("two", other, pages[1])])
@@ -97,7 +98,8 @@ def test_two_chairs_adding_one_case_to_two_agendas_at_once_put_it_on_one(app: Fl
     scheduled once."""
     w = world(app, client, auth, people, make)
     page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-    removed = client.post(button_action(page, f"Remove {w['adult']}"), data={"csrf_token": csrf_token(page)})
+    remove, data = button_form(page, f"Remove {w['adult']}")
+    removed = client.post(remove, data=data)
     assert removed.status_code == 302
     later = schedule(client, [people["idva_agency"], people["police_agency"]],
                      date=(SOON + timedelta(days=14)).isoformat())
@@ -140,7 +142,8 @@ def test_two_chairs_adding_different_cases_to_one_agenda_at_once_add_both(
     w = world(app, client, auth, people, make)
     for reference in (w["adult"], w["family"]):
         page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-        removed = client.post(button_action(page, f"Remove {reference}"), data={"csrf_token": csrf_token(page)})
+        remove, data = button_form(page, f"Remove {reference}")
+        removed = client.post(remove, data=data)
         assert removed.status_code == 302
     make.user("chair2@example.org", people["police_agency"], ("chair", "practitioner"))
     other = app.test_client()
@@ -193,7 +196,8 @@ def test_two_chairs_moving_one_case_at_once_move_it_once(app: Flask, client: Any
 
     def press(name: str) -> None:
         chair, page = pages[name]
-        answers[name] = chair.post(button_action(page, f"Move {before[0]} down"), data={"csrf_token": csrf_token(page)})
+        down, data = button_form(page, f"Move {before[0]} down")
+        answers[name] = chair.post(down, data=data)
 
     both_waited = meet_at_row(app, "meetings", meeting_id, [lambda: press("one"), lambda: press("two")])
     assert both_waited, "the two moves did not meet at the meeting"

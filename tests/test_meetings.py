@@ -158,7 +158,7 @@ def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, c
     page = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
     with app.app_context():
         item_id = db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == w["adult"])))
-    url, data = button_action(page, f"Remove {w['adult']}"), {"csrf_token": csrf_token(page)}
+    url, data = button_form(page, f"Remove {w['adult']}")
     assert f"/items/{item_id}/remove" in url
     first = client.post(url, data=data)
     assert first.status_code == 302
@@ -174,11 +174,14 @@ def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, c
         assert [e.case_ref for e in removals] == [w["adult"]]
 
 
-def button_action(page: str, label: str) -> str:
-    """Where the page's button with this label posts to."""
+def button_form(page: str, label: str) -> tuple[str, dict[str, str]]:
+    """Where the page's button with this label posts to, and what its form sends (its hidden
+    fields, the CSRF token among them)."""
     for form in re.findall(r"<form[^>]*>.*?</form>", page, re.S):
         if re.search(rf">\s*{re.escape(label)}\s*</button>", form):
-            return html.unescape(re.search(r'action="([^"]*)"', form).group(1))
+            fields = {html.unescape(name): html.unescape(value) for name, value in
+                      re.findall(r'<input type="hidden" name="([^"]*)" value="([^"]*)">', form)}
+            return html.unescape(re.search(r'action="([^"]*)"', form).group(1)), fields
     raise AssertionError(f"no button {label!r}")
 
 
@@ -200,12 +203,12 @@ def test_moving_a_case_from_a_page_shown_before_another_chair_moved_it_does_noth
     other_chair = app.test_client()
     AuthActions(other_chair).login("chair@example.org")
     other_page = other_chair.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-    down = button_action(page, f"Move {first_case} down")
-    assert client.post(down, data={"csrf_token": csrf_token(page)}).status_code == 302
+    down, data = button_form(page, f"Move {first_case} down")
+    assert client.post(down, data=data).status_code == 302
     moved = case_order(app, w["meeting"])
     assert moved == [before[1], before[0], *before[2:]]
-    stale = other_chair.post(button_action(other_page, f"Move {first_case} down"),
-                             data={"csrf_token": csrf_token(other_page)}, follow_redirects=True)
+    down, data = button_form(other_page, f"Move {first_case} down")
+    stale = other_chair.post(down, data=data, follow_redirects=True)
     assert "changed since your page was shown" in html.unescape(stale.get_data(as_text=True))
     assert case_order(app, w["meeting"]) == moved
     with app.app_context():  # the actions review is not a case: refused by name, not a crash
@@ -240,14 +243,14 @@ def test_moving_a_case_past_one_added_since_the_page_was_shown_does_nothing(app,
     shown = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
     late = add_late_family_case(app, client, people, make, w["meeting"], shown)
     assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
-    stale = client.post(button_action(shown, f"Move {w['adult']} up"), data={"csrf_token": csrf_token(shown)},
-                        follow_redirects=True)
+    up, data = button_form(shown, f"Move {w['adult']} up")
+    stale = client.post(up, data=data, follow_redirects=True)
     assert f"The agenda changed beside {w['adult']} since your page was shown" in html.unescape(
         stale.get_data(as_text=True))
     assert case_order(app, w["meeting"]) == [w["family"], late, w["adult"]]
     fresh = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-    moved = client.post(button_action(fresh, f"Move {w['adult']} up"), data={"csrf_token": csrf_token(fresh)},
-                        follow_redirects=True)
+    up, data = button_form(fresh, f"Move {w['adult']} up")
+    moved = client.post(up, data=data, follow_redirects=True)
     assert "since your page was shown" not in html.unescape(moved.get_data(as_text=True))
     assert case_order(app, w["meeting"]) == [w["family"], w["adult"], late]
 
@@ -265,12 +268,12 @@ def test_a_case_with_minutes_stays_on_the_agenda(app, client, auth, people, make
                      page=run, hidden=("version",)).status_code == 302
     with app.app_context():
         reference = db.session.get(AgendaItem, item_id).case.reference
-    stale = client.post(button_action(agenda, f"Remove {reference}"), data={"csrf_token": csrf_token(agenda)},
-                        follow_redirects=True)
+    remove, data = button_form(agenda, f"Remove {reference}")
+    stale = client.post(remove, data=data, follow_redirects=True)
     assert "changed since your page was shown" in html.unescape(stale.get_data(as_text=True))
     fresh = client.get(f"/meetings/{w['meeting']}").get_data(as_text=True)
-    refused = client.post(button_action(fresh, f"Remove {reference}"), data={"csrf_token": csrf_token(fresh)},
-                          follow_redirects=True)
+    remove, data = button_form(fresh, f"Remove {reference}")
+    refused = client.post(remove, data=data, follow_redirects=True)
     assert "Minutes or actions have been recorded" in html.unescape(refused.get_data(as_text=True))
     with app.app_context():
         item = db.session.get(AgendaItem, item_id)
@@ -354,8 +357,9 @@ def test_saving_survivor_side_minutes_changes_nothing_a_programme_chair_can_see(
                       page=run, hidden=("version", "survivor_version"))
     assert saved.status_code == 302
     assert hidden_value(programme.get(run).get_data(as_text=True), "version") == hidden_value(shown_run, "version")
-    assert button_action(programme.get(f"/meetings/{meeting}").get_data(as_text=True), f"Move {w['adult']} up") \
-        == button_action(shown_agenda, f"Move {w['adult']} up")
+    now_agenda = programme.get(f"/meetings/{meeting}").get_data(as_text=True)
+    (now, sends), (then, sent) = (button_form(page, f"Move {w['adult']} up") for page in (now_agenda, shown_agenda))
+    assert (now, sends["shown"], sends["past"]) == (then, sent["shown"], sent["past"])
     theirs = programme.post(f"/meetings/{meeting}/run/{item_id}/minutes", data={
         "csrf_token": csrf_token(shown_run), "version": hidden_value(shown_run, "version"),
         "minutes": "Programme's summary", "decisions": "", "informs_survivor": ""})

@@ -215,15 +215,17 @@ def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
     return item
 
 
+# The Move and Remove buttons send what their page showed as hidden fields; `request.values`
+# also takes the query string such buttons used to carry, from a page opened before that.
 def _shown() -> int | None:
     """The entry's version the Move or Remove button was shown with."""
-    return whole_number(request.args.get("shown"))
+    return whole_number(request.values.get("shown"))
 
 
 def _passing() -> uuid.UUID | None:
     """The case a Move button would pass as its page showed it (none at either end)."""
     try:
-        return uuid.UUID(request.args.get("past", ""))
+        return uuid.UUID(request.values.get("past", ""))
     except ValueError:
         return None
 
@@ -254,7 +256,7 @@ def remove_item(reference: str, item_id: uuid.UUID) -> Response:
 def move_item(reference: str, item_id: uuid.UUID) -> Response:
     meeting = load_meeting(reference)
     chair_only(meeting, "agenda.denied")
-    offset = -1 if request.args.get("direction") == "up" else 1
+    offset = -1 if request.values.get("direction") == "up" else 1
     if ConfirmForm().validate_on_submit():
         try:
             with attempt():

@@ -75,9 +75,9 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
               permission: tuple[Callable[[policy.Viewer], bool], str] | None = None) -> tuple[Case, frozenset[str]]:
     """Load a case for the current user, or abort 404/403; log which sections are shown.
 
-    Returns the case and the sections this user may see; templates show only those. `also`
-    names more of the case's lists to load before anything is decided (the case page's workers
-    and status history).
+    Returns the case and the sections this user may see; templates show only those. The case's
+    people are read once the gate has let the user in, with the lists `also` names (the case
+    page's workers and status history).
     `permission` is the rule for what the page does with the case (a form) and the action its
     refusal is logged as: a user it refuses gets 403 and only the refusal is logged, never a
     view of the case.
@@ -85,7 +85,7 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
     case = db.session.scalar(_case_by_reference(), {"reference": reference})
     if case is None:
         abort(404)
-    load_collections(case, "people", "involvements", *also)
+    load_collections(case, "involvements")  # the agencies the gate asks about
     viewer = current_viewer()
     actor = audit.actor_for(current_user)
     involved = viewer.agency_id in case.agency_ids
@@ -98,6 +98,7 @@ def load_case(reference: str, sections: Iterable[str], action: str = "case.view"
                             policy.may_take_emergency_access(viewer, case.agency_ids))
     if permission is not None:
         may_in_case(permission[0], case, permission[1])
+    load_collections(case, "people", *also)  # read only past the gate
     shown = policy.visible_sections(viewer, sections)
     audit.record(action, actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
                  sections=shown, purpose="emergency access" if grant is not None else None)

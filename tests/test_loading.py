@@ -43,3 +43,21 @@ def test_only_one_to_many_lists_are_loaded_this_way(app: Flask, make: Factory, p
         person = db.session.scalar(select(Person).join(Case).where(Case.reference == reference).limit(1))
         with pytest.raises(TypeError, match="Person.case is not a one-to-many collection"):
             load_collections(person, "case")
+
+
+def test_a_user_the_gate_refuses_causes_no_read_of_the_cases_people(app: Flask, client: Any, auth: Any,
+                                                                      make: Factory, people: dict[str, Any]) -> None:
+    reference = make.case(people["idva"])  # police are not involved
+    statements: list[str] = []
+    listen = lambda *a: statements.append(" ".join(a[2].split()))  # noqa: E731
+    auth.login("police@example.org")
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        refused = client.get(f"/cases/{reference}")
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert refused.status_code == 403
+    assert any("FROM case_agencies" in s for s in statements)  # the gate's own question
+    assert not any("FROM people" in s for s in statements)

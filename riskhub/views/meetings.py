@@ -38,7 +38,7 @@ def _meeting_users_only() -> None:
 
 @cache
 def _meeting_by_reference() -> Select[Meeting]:
-    # Its invitations are read with its agenda, below, not by the mapping's own eager load.
+    # Its invitations are read by `load_meeting`, not by the mapping's own eager load.
     return select(Meeting).where(Meeting.reference == bindparam("reference")).options(lazyload(Meeting.invites))
 
 
@@ -52,12 +52,13 @@ def load_meeting(reference: str) -> Meeting:
     meeting = db.session.scalar(_meeting_by_reference(), {"reference": reference})
     if meeting is None:
         abort(404)
-    load_collections(meeting, "invites", "items")
+    load_collections(meeting, "invites")
     viewer = access.current_viewer()
     if not policy.may_see_meeting(viewer, meeting.invited_agency_ids):
         audit.record("meeting.view", actor=audit.actor_for(current_user), outcome=audit.DENIED,
                      object_type="meeting", object_id=meeting.id)
         abort(403)
+    load_collections(meeting, "items")  # its agenda, read only for those who may see it
     return meeting
 
 

@@ -121,11 +121,12 @@ def send_agenda(meeting: Meeting, *, by: User, link: str) -> Sent:
 
 def last_sent(meeting: Meeting) -> tuple[datetime, int] | None:
     """When the agenda was last sent and to how many people, from the access log."""
-    latest = db.session.execute(_last_sending(), {"purpose": f"meeting {meeting.reference}"}).first()
+    purpose = f"meeting {meeting.reference}"
+    latest = db.session.execute(_last_sending(), {"purpose": purpose}).first()
     if latest is None:
         return None
     counts: dict[str, int] = dict(db.session.execute(
-        _sending_counts(), {"request_id": latest.request_id, "purpose": f"meeting {meeting.reference}"}).all())
+        _sending_counts(), {"request_id": latest.request_id, "purpose": purpose}).all())
     return latest.at, counts.get(ACTION, 0) - counts.get(UNDELIVERED, 0)
 
 

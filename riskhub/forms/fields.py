@@ -7,11 +7,11 @@ per option). The case page's agency list and the agenda view's list of people ru
 options on every request, so options without extra attributes are written directly here. The
 markup is the same as WTForms' own.
 
-Every other control (each form's CSRF token, the inputs, the text areas, the labels) goes through WTForms'
-`html_params`, which writes each attribute with `Markup.format`: about 90 µs for a control's
-attributes against 18 µs with the same escaping written directly (`html_params` below), and the
-case page writes nine. It replaces WTForms' own when this module is imported, which every form
-module does; a test checks that both write the same markup.
+Every other control (each form's CSRF token, the inputs, the text areas, the labels) goes
+through WTForms' `html_params`, which writes each attribute with `Markup.format`: about 90 µs
+for a control's attributes against 18 µs with the same escaping written directly
+(`html_params` below), and the case page writes nine. It replaces WTForms' own when this module
+is imported, which every form module does; a test checks that both write the same markup.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, event, inspect, select
-from sqlalchemy.orm import RelationshipProperty, Session, SessionTransaction
+from sqlalchemy.orm import Mapper, RelationshipProperty, Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.interfaces import ONETOMANY
 
@@ -77,18 +77,18 @@ def attempt() -> Iterator[None]:
 
 
 @cache
-def _collection_of(owner: type, name: str) -> tuple[Select[Any], str]:
-    """The statement reading one parent's rows of `owner.name` in the relationship's order, and
-    the parent's attribute it binds."""
-    relationship: RelationshipProperty[Any] = inspect(owner).relationships[name]
+def _collection_of(owner: Mapper[Any], name: str) -> tuple[Select[Any], str]:
+    """The statement reading one parent's rows of the collection `name` in the relationship's
+    order, and the parent's attribute it binds."""
+    relationship: RelationshipProperty[Any] = owner.relationships[name]
     pairs = relationship.local_remote_pairs or []
     if relationship.direction is not ONETOMANY or relationship.secondary is not None or len(pairs) != 1:
-        raise TypeError(f"{owner.__name__}.{name} is not a one-to-many collection joined on one column")
+        raise TypeError(f"{owner.class_.__name__}.{name} is not a one-to-many collection joined on one column")
     ((local, remote),) = pairs
     statement = select(relationship.mapper).where(remote == bindparam("parent"))
     if relationship.order_by:
         statement = statement.order_by(*relationship.order_by)
-    return statement, inspect(owner).get_property_by_column(local).key
+    return statement, owner.get_property_by_column(local).key
 
 
 def load_collections(record: Any, *names: str) -> None:
@@ -101,7 +101,7 @@ def load_collections(record: Any, *names: str) -> None:
     state = inspect(record)
     for name in names:
         if name in state.unloaded:
-            statement, key = _collection_of(type(record), name)  # type: ignore[arg-type]  # classes hash
+            statement, key = _collection_of(state.mapper, name)
             set_committed_value(record, name, db.session.scalars(statement, {"parent": getattr(record, key)}).all())
 
 

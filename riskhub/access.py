@@ -183,6 +183,7 @@ def load_case_at_meeting(meeting: Meeting, item: AgendaItem, sections: Iterable[
         audit.record("meeting.case_view", actor=actor, outcome=audit.DENIED, object_type="meeting",
                      object_id=meeting.id, case_ref=case.reference if case else None)
         abort(403)
+    load_collections(case, "people", "involvements")  # read only past the gate, as `load_case` does
     shown = policy.visible_sections(viewer, sections)
     audit.record("meeting.case_view", actor=actor, object_type="case", object_id=case.id, case_ref=case.reference,
                  sections=shown, purpose=f"meeting {meeting.reference}")

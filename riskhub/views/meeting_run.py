@@ -22,7 +22,7 @@ from riskhub.lifecycle import commit_then_render
 from riskhub.models.accounts import User
 from riskhub.models.cases import PersonRole
 from riskhub.models.meetings import AgendaItem, ItemKind, Meeting
-from riskhub.operations import ConflictError, OperationError, attempt, load_collections, submissions
+from riskhub.operations import ConflictError, OperationError, attempt, submissions
 from riskhub.operations import actions as action_ops
 from riskhub.operations import assessments as assessment_ops
 from riskhub.operations import events as event_ops
@@ -103,7 +103,6 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
                                        purpose=f"meeting {meeting.reference}")
     if item.kind == ItemKind.CASE:
         sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
-        load_collections(item.case, "people", "involvements")  # its children, and the action form's agencies
         latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
         if minutes_form is None:
             survivor_part = policy.SECTION_SURVIVOR_MINUTES in sections

@@ -52,7 +52,7 @@ def agenda_text(meeting: Meeting, link: str) -> str:
             level = levels[item.id]
             shown = " / ".join(f"{side}-side risk {level.get(side, 'not assessed')}"
                                for side in ("survivor", "perpetrator"))
-            repeat = ", repeat referral" if item.referral and item.referral.repeat_of_id else ""
+            repeat = ", repeat referral" if item.repeat_referral else ""
             lines.append(f"{slot.starts_at:%H:%M}  Case {item.case.reference}: {shown}{repeat}")
         elif item.kind is ItemKind.ACTIONS_REVIEW:
             lines.append(f"{slot.starts_at:%H:%M}  Review of outstanding actions")

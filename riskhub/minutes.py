@@ -49,7 +49,7 @@ def _case_minutes(item: AgendaItem, sections: frozenset[str], actions: list[Safe
     latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
     return CaseMinutes(
         reference=item.case.reference, levels={side: LEVEL_LABELS[a.level] for side, a in latest.items()},
-        repeat=bool(item.referral and item.referral.repeat_of_id), heard=item.heard_at is not None,
+        repeat=item.repeat_referral, heard=item.heard_at is not None,
         minutes=item.minutes or "",
         survivor_minutes=(item.survivor_minutes or "") if policy.SECTION_SURVIVOR_MINUTES in sections else None,
         decisions=item.decisions or "", informs_survivor=item.informs_survivor or "",

@@ -151,6 +151,29 @@ def test_agenda_orders_children_first_and_refuses_a_case_twice(app, client, auth
         assert db.session.scalar(select(func.count()).select_from(AgendaItem)) == 4
 
 
+def test_the_agenda_and_the_agenda_view_mark_a_repeat_referral(app, client, auth, people, make):
+    pair = {"survivor": ("Ana", "Silva", date(1991, 3, 4)), "perpetrator": ("Rui", "Costa", date(1989, 1, 2))}
+    first = make.case(people["idva"], **pair)
+    second = make.case(people["idva"], **pair)
+    auth.login("idva@example.org")
+    refer(client, first)
+    refer(client, second)  # the same pair within twelve months: a repeat
+    auth.logout()
+    auth.login("chair@example.org")
+    meeting = schedule(client, [people["idva_agency"]]).headers["Location"].rsplit("/", 1)[-1]
+    post_form(client, f"/meetings/{meeting}/propose", {}, page=f"/meetings/{meeting}")
+    agenda = client.get(f"/meetings/{meeting}").get_data(as_text=True)
+    rows = {ref: next(r for r in agenda.split("<tr>") if f"Case {ref}" in r) for ref in (first, second)}
+    assert "Repeat</span>" in rows[second] and "Repeat</span>" not in rows[first]
+    post_form(client, f"/meetings/{meeting}/start", {}, page=f"/meetings/{meeting}")
+    post_form(client, f"/meetings/{meeting}/confidentiality?next=run", {}, page=f"/meetings/{meeting}")
+    with app.app_context():
+        items = {ref: db.session.scalar(select(AgendaItem.id).where(AgendaItem.case.has(Case.reference == ref)))
+                 for ref in (first, second)}
+    assert "Repeat referral" in client.get(f"/meetings/{meeting}/run?item={items[second]}").get_data(as_text=True)
+    assert "Repeat referral" not in client.get(f"/meetings/{meeting}/run?item={items[first]}").get_data(as_text=True)
+
+
 def test_removing_a_case_from_the_agenda_twice_says_it_is_no_longer_there(app, client, auth, people, make):
     """The remove button sent twice takes the case off once; the second answer is the agenda again
     with a plain message, not an error page, and the case's referral is back in the queue once."""

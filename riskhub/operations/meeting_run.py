@@ -17,7 +17,7 @@ from riskhub.models.accounts import Agency, User
 from riskhub.models.base import utcnow
 from riskhub.models.cases import CaseStatus
 from riskhub.models.meetings import AgendaItem, Attendance, AttendanceKind, ItemKind, Meeting, MeetingStatus
-from riskhub.models.referrals import ReferralStatus
+from riskhub.models.referrals import Referral, ReferralStatus
 from riskhub.operations import OperationError, changed_meanwhile, check_version
 from riskhub.operations.cases import change_status
 from riskhub.operations.meetings import ensure_open
@@ -156,10 +156,12 @@ def close_meeting(meeting: Meeting, *, by: User) -> list[str]:
     """Close the meeting; cases not heard go back to the referral queue. Returns their references."""
     ensure_open(meeting)
     returned = []
-    for item in meeting.items:
-        if item.kind == ItemKind.CASE and item.heard_at is None and item.referral is not None:
-            item.referral.status = ReferralStatus.WAITING
-            returned.append(item.case.reference)
+    unheard = [i for i in meeting.items if i.kind == ItemKind.CASE and i.heard_at is None and i.referral_id]
+    # Their referrals in one statement: each item's `referral` is then found in the session.
+    db.session.scalars(select(Referral).where(Referral.id.in_([i.referral_id for i in unheard]))).all()
+    for item in unheard:
+        item.referral.status = ReferralStatus.WAITING
+        returned.append(item.case.reference)
     meeting.status = MeetingStatus.CLOSED
     meeting.closed_at = utcnow()
     db.session.flush()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, abort, g, redirect, render_template, request, url_for
@@ -144,16 +145,19 @@ def _finish_request(response: Response) -> Response:
     return _secure_headers(response)
 
 
-def commit_then_render(template: str, **context: Any) -> str:
+def commit_then_render(template: str, *, after_commit: Callable[[], Mapping[str, Any]] | None = None,
+                       **context: Any) -> str:
     """Commit the request's work and its access-log entries, then render the page from what was read.
 
     For pages that read case content: the entries are committed before any of it is rendered,
     so a page is only ever built from a recorded view, and if the commit fails nothing is
     rendered at all (503, as at the end of any request). The objects the view loaded keep their
     values through the commit, so rendering reads no rows again; on SQLite this takes the
-    template's work out of the single writer's turn. Anything the template records after this
-    is appended by the request's own end, as for any request. Views must let the 503 abort
-    through (no `except Exception` around this call).
+    template's work out of the single writer's turn. `after_commit` adds to the context what
+    is built from values already read, forms above all, once the commit is done, which takes
+    that work out of the turn too; like the template it must read nothing. Anything the
+    template records after this is appended by the request's own end, as for any request.
+    Views must let the 503 abort through (no `except Exception` around this call).
     """
     session = db.session()
     expiring, session.expire_on_commit = session.expire_on_commit, False
@@ -161,6 +165,8 @@ def commit_then_render(template: str, **context: Any) -> str:
         commit_recorded("page not rendered")
     finally:
         session.expire_on_commit = expiring
+    if after_commit is not None:
+        context.update(after_commit())
     return render_template(template, **context)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -141,15 +142,21 @@ def show(reference: str) -> str:
     events = event_ops.events_of(case)
     referrals = referral_ops.referrals_of(case)
     contact_tasks = contact_ops.tasks_of_case(case.id)
-    invite = InviteAgencyForm()
-    invite.agency.choices = case_ops.agency_choices_to_invite(case)
+    to_invite = case_ops.agency_choices_to_invite(case)
+
+    def forms_and_chart() -> dict[str, Any]:  # built from what was read, after the commit
+        invite = InviteAgencyForm()
+        invite.agency.choices = to_invite
+        return {"invite_form": invite, "note_form": NoteForm(formdata=None), "status_form": _status_form(case),
+                "confirm_form": ConfirmForm(), "chart": charts.risk_history_svg(history)}
+
     return commit_then_render(
-        "cases/show.html", case=case, sections=sections, contact=contact, viewer=viewer, policy=policy,
+        "cases/show.html", after_commit=forms_and_chart, case=case, sections=sections, contact=contact,
+        viewer=viewer, policy=policy,
         history=history, latest=latest, superseded=assessment_ops.superseded_ids(history),
         disagree=assessment_ops.sides_disagree(latest),
         escalation=assessment_ops.escalation(latest.get("survivor")),
-        reassess=assessment_ops.reassessment_due(latest, events),
-        chart=charts.risk_history_svg(history), level_labels=LEVEL_LABELS,
+        reassess=assessment_ops.reassessment_due(latest, events), level_labels=LEVEL_LABELS,
         events=events, referrals=referrals, earlier_cases=access.earlier_cases_of_repeats(case, referrals),
         alerts=[e for e in events if not event_ops.acknowledged_by(e, viewer.agency_id)]
         if policy.sees_event_alerts(viewer) else [], waiting=any(r.status.value == "waiting" for r in referrals),
@@ -158,9 +165,7 @@ def show(reference: str) -> str:
         today=date.today(),
         partner_contact=contact_ops.contact_state(contact_tasks, viewer),
         my_task=next((t for t in contact_tasks if t.agency_id == viewer.agency_id), None),
-        invite_form=invite, note_form=NoteForm(formdata=None),
-        status_form=_status_form(case),
-        confirm_form=ConfirmForm(), worker_side=policy.worker_side_for(viewer),
+        worker_side=policy.worker_side_for(viewer),
         sharing=sharing_ops.records_of(case, sections),
     )
 

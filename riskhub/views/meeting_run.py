@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -65,10 +66,10 @@ def _active_staff_of() -> Select[User]:
             .options(load_only(User.id, User.agency_id, User.name_enc), lazyload(User.agency)))
 
 
-def _action_form(item: AgendaItem) -> ActionForm:
-    form = ActionForm()
+def _action_form_maker(item: AgendaItem) -> Callable[[], ActionForm]:
+    """Read who may own an action, and return what builds the form from that (after the page's
+    commit, where it renders one: see `_page`)."""
     agencies = sorted((i.agency for i in item.case.involvements), key=lambda a: a.name) if item.case else []
-    form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
     names = {a.id: a.name for a in agencies}
     # Only what the choice shows: the person's name (decrypted) and their agency, already loaded.
     people = list(db.session.scalars(_active_staff_of(), {"agencies": list(names)})) if agencies else []
@@ -77,8 +78,13 @@ def _action_form(item: AgendaItem) -> ActionForm:
         return [("", "No named person")] + sorted(
             ((str(u.id), f"{u.name} ({names[u.agency_id]})") for u in people), key=lambda c: c[1])
 
-    form.owner_user.choices = named_people
-    return form
+    def build() -> ActionForm:
+        form = ActionForm()
+        form.owner_agency.choices = [(str(a.id), a.name) for a in agencies]
+        form.owner_user.choices = named_people
+        return form
+
+    return build
 
 
 def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | None = None,
@@ -87,9 +93,10 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
     if not run_ops.has_confirmed(meeting, current_user):
         return render_template("meetings/confidentiality.html", meeting=meeting, confirm_form=ConfirmForm()), 200
     viewer = access.current_viewer()
-    context: dict[str, Any] = {"meeting": meeting, "item": item, "confirm_form": ConfirmForm(),
+    context: dict[str, Any] = {"meeting": meeting, "item": item,
                                "may_chair": policy.may_schedule_meetings(viewer) and not meeting.closed,
                                "slots": meeting_ops.running_schedule(meeting), "level_labels": LEVEL_LABELS}
+    forms: dict[str, Callable[[], Any]] = {"confirm_form": ConfirmForm}
     if item.kind == ItemKind.ACTIONS_REVIEW:
         invited = policy.meetings_limited_to_invitations_of(viewer)
         survivor_side = policy.may_see_survivor_actions(viewer)
@@ -104,20 +111,20 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
     if item.kind == ItemKind.CASE:
         sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
         latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
-        if minutes_form is None:
-            survivor_part = policy.SECTION_SURVIVOR_MINUTES in sections
-            minutes_form = MinutesForm(formdata=None, minutes=item.minutes, decisions=item.decisions,
-                                       informs_survivor=item.informs_survivor, version=item.version,
-                                       survivor_minutes=item.survivor_minutes if survivor_part else None,
-                                       survivor_version=item.survivor_minutes_version if survivor_part else None)
+        survivor_part = policy.SECTION_SURVIVOR_MINUTES in sections
+        forms["minutes_form"] = (lambda: minutes_form) if minutes_form is not None else lambda: MinutesForm(
+            formdata=None, minutes=item.minutes, decisions=item.decisions, informs_survivor=item.informs_survivor,
+            version=item.version, survivor_minutes=item.survivor_minutes if survivor_part else None,
+            survivor_version=item.survivor_minutes_version if survivor_part else None)
+        forms["action_form"] = (lambda: action_form) if action_form is not None else _action_form_maker(item)
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
             children=item.case.people_in_role(PersonRole.CHILD),
             events=event_ops.events_of(item.case)[:10], case_actions=action_ops.actions_of_case(
                 item.case.id, survivor_side=policy.SECTION_SURVIVOR_ACTIONS in sections),
-            minutes_form=minutes_form, action_form=action_form or _action_form(item),
         )
-    return commit_then_render("meetings/run.html", **context), status
+    return commit_then_render("meetings/run.html", after_commit=lambda: {k: make() for k, make in forms.items()},
+                              **context), status
 
 
 def _item(meeting: Meeting, item_id: uuid.UUID) -> AgendaItem:
@@ -179,7 +186,7 @@ def add_action(reference: str, item_id: uuid.UUID) -> Page:
     meeting = load_meeting(reference)
     chair_only(meeting, "action.create.denied")
     item = _item(meeting, item_id)
-    form = _action_form(item)
+    form = _action_form_maker(item)()
     if form.validate_on_submit():
         plan = action_ops.ActionPlan(
             description=form.description.data or "", owner_agency_id=uuid.UUID(form.owner_agency.data),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -128,14 +129,17 @@ def _show_page(meeting: Meeting, add_form: AddCaseForm | None = None) -> str:
         if item.case is not None:
             audit.record("agenda.view", actor=actor, object_type="meeting", object_id=meeting.id,
                          case_ref=item.case.reference, sections=(policy.SECTION_ASSESSMENTS,))
-    add_form = add_form or AddCaseForm(formdata=None)
-    waiting = db.session.scalars(_waiting_referrals())
-    add_form.referral.choices = [(str(r.id), r.case.reference) for r in waiting]
+    waiting = [(str(r.id), r.case.reference) for r in db.session.scalars(_waiting_referrals())]
+
+    def forms() -> dict[str, Any]:  # built after the commit
+        form = add_form or AddCaseForm(formdata=None)
+        form.referral.choices = waiting
+        return {"add_form": form, "confirm_form": ConfirmForm()}
+
     return commit_then_render(
-        "meetings/show.html", meeting=meeting, slots=slots, levels=levels,
+        "meetings/show.html", after_commit=forms, meeting=meeting, slots=slots, levels=levels,
         overrun=ops.overrun_minutes(meeting, slots), may_chair=policy.may_schedule_meetings(viewer),
-        may_remove=policy.may_take_cases_off_agenda(viewer),
-        add_form=add_form, confirm_form=ConfirmForm(), agencies=ops.invited_agencies(meeting),
+        may_remove=policy.may_take_cases_off_agenda(viewer), agencies=ops.invited_agencies(meeting),
         confirmed=run_ops.has_confirmed(meeting, current_user), agenda_sent=circulation.last_sent(meeting),
     )
 

@@ -66,7 +66,9 @@ class MeetingInvite(Base):
     meeting_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), primary_key=True, index=True)
 
-    agency = relationship("Agency", lazy="joined")
+    # Every meeting page's gate reads the invitations for their agency ids only; the agencies
+    # themselves are read by `operations.meetings.invited_agencies`, where a page names them.
+    agency = relationship("Agency")
 
 
 class AttendanceKind(enum.StrEnum):

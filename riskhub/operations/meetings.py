@@ -8,9 +8,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, inspect, select, update
+from sqlalchemy import Select, Table, bindparam, inspect, select, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -359,5 +360,12 @@ def agenda_risk_levels(meeting: Meeting) -> dict[uuid.UUID, dict[str, str]]:
     return {i.id: levels[i.case_id] for i in items}
 
 
+@cache
+def _agencies_by_id() -> Select[Agency]:
+    return select(Agency).where(Agency.id.in_(bindparam("ids", expanding=True)))
+
+
 def invited_agencies(meeting: Meeting) -> list[Agency]:
-    return sorted((i.agency for i in meeting.invites), key=lambda a: a.name)
+    """The agencies invited, by name, in one statement."""
+    agencies = db.session.scalars(_agencies_by_id(), {"ids": list(meeting.invited_agency_ids)})
+    return sorted(agencies, key=lambda a: a.name)

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 from functools import cache
 
 from sqlalchemy import Select, Uuid, bindparam, delete, insert, literal, select
-from sqlalchemy.orm import selectinload
 
 from riskhub import audit
 from riskhub.extensions import db
@@ -14,7 +13,7 @@ from riskhub.models.accounts import Agency, User
 from riskhub.models.cases import Case, CaseAgency
 from riskhub.models.events import EventAcknowledgement, EventAlert, EventKind, ProgrammeEvent
 from riskhub.models.partnerships import FlowDirection
-from riskhub.operations import OperationError, per_transaction
+from riskhub.operations import OperationError, load_collection_of_each, per_transaction
 from riskhub.operations.partner_contact import after_programme_event
 from riskhub.operations.partnerships import EVENT_CATEGORY, partnerships_of, require_flow
 from riskhub.policy import is_perpetrator_facing
@@ -72,12 +71,14 @@ def survivor_side_receivers(case: Case, sender: User) -> set:
 @cache
 def _events_of_case() -> Select[ProgrammeEvent]:
     return (select(ProgrammeEvent).where(ProgrammeEvent.case_id == bindparam("case_id"))
-            .options(selectinload(ProgrammeEvent.acknowledgements))  # not one query per event
             .order_by(ProgrammeEvent.occurred_on.desc(), ProgrammeEvent.recorded_at.desc()))
 
 
 def events_of(case: Case) -> list[ProgrammeEvent]:
-    return list(db.session.scalars(_events_of_case(), {"case_id": case.id}))
+    """A case's events, newest first, with their acknowledgements (one statement for all)."""
+    events = list(db.session.scalars(_events_of_case(), {"case_id": case.id}))
+    load_collection_of_each(events, "acknowledgements")
+    return events
 
 
 def acknowledged_by(event: ProgrammeEvent, agency_id: object) -> bool:

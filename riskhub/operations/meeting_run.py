@@ -157,8 +157,8 @@ def close_meeting(meeting: Meeting, *, by: User) -> list[str]:
     ensure_open(meeting)
     returned = []
     unheard = [i for i in meeting.items if i.kind == ItemKind.CASE and i.heard_at is None and i.referral_id]
-    # Their referrals in one statement: each item's `referral` is then found in the session.
-    db.session.scalars(select(Referral).where(Referral.id.in_([i.referral_id for i in unheard]))).all()
+    if unheard:  # their referrals in one statement: each item's `referral` is then found in the session
+        db.session.scalars(select(Referral).where(Referral.id.in_([i.referral_id for i in unheard]))).all()
     for item in unheard:
         item.referral.status = ReferralStatus.WAITING
         returned.append(item.case.reference)

@@ -87,6 +87,15 @@ def _action_form_maker(item: AgendaItem) -> Callable[[], ActionForm]:
     return build
 
 
+def _minutes_form_maker(item: AgendaItem, survivor_part: bool) -> Callable[[], MinutesForm]:
+    """What builds the minutes form holding the item's saved minutes (the survivor-side part
+    only for `survivor_part`), decrypted when it is built."""
+    return lambda: MinutesForm(
+        formdata=None, minutes=item.minutes, decisions=item.decisions, informs_survivor=item.informs_survivor,
+        version=item.version, survivor_minutes=item.survivor_minutes if survivor_part else None,
+        survivor_version=item.survivor_minutes_version if survivor_part else None)
+
+
 def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | None = None,
           action_form: ActionForm | None = None, status: int = 200) -> tuple[str, int]:
     """Render the agenda view for one item; case content only past the gate."""
@@ -111,11 +120,10 @@ def _page(meeting: Meeting, item: AgendaItem, *, minutes_form: MinutesForm | Non
     if item.kind == ItemKind.CASE:
         sections = access.load_case_at_meeting(meeting, item, MEETING_SECTIONS)
         latest = assessment_ops.latest_by_side(assessment_ops.assessments_of(item.case))
-        survivor_part = policy.SECTION_SURVIVOR_MINUTES in sections
-        forms["minutes_form"] = (lambda: minutes_form) if minutes_form is not None else lambda: MinutesForm(
-            formdata=None, minutes=item.minutes, decisions=item.decisions, informs_survivor=item.informs_survivor,
-            version=item.version, survivor_minutes=item.survivor_minutes if survivor_part else None,
-            survivor_version=item.survivor_minutes_version if survivor_part else None)
+        # Forms given (shown again with their errors) are used as they are; the others are
+        # built after the commit, from what is read here.
+        forms["minutes_form"] = ((lambda: minutes_form) if minutes_form is not None
+                                 else _minutes_form_maker(item, policy.SECTION_SURVIVOR_MINUTES in sections))
         forms["action_form"] = (lambda: action_form) if action_form is not None else _action_form_maker(item)
         context.update(
             sections=sections, latest=latest, disagree=assessment_ops.sides_disagree(latest),
